@@ -1,0 +1,27 @@
+# Quickstart targets: both work on a fresh machine with only Python 3 and make.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Tests pin BLAS and Numba to the cores we have and never fight over them.
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed-base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-base pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed-base
+	$(PY) -m shendu.examples.mnist_convnet $(ARGS)
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

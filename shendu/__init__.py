@@ -1,0 +1,15 @@
+"""shendu (深度, "deep"): a readable deep-learning library with a Keras-compatible API.
+
+    import shendu as keras          # Keras programs run unchanged
+    x = shendu.tensor([1.0, 2.0], requires_grad=True)   # or PyTorch-style autograd
+"""
+__version__ = "0.1.0"
+
+from . import config  # noqa: F401
+from .autograd import (Function, Tensor, as_tensor, enable_grad, is_grad_enabled,  # noqa: F401
+                       no_grad, set_grad_enabled, tensor)
+from . import ops  # noqa: F401
+from .ops.creation import (arange, eye, full, ones, rand, randint, randn, zeros,  # noqa: F401
+                           zeros_like, ones_like)
+from .ops.random import Generator, manual_seed  # noqa: F401
+from . import testing  # noqa: F401

@@ -1,0 +1,94 @@
+"""Matrix products."""
+import numpy as np
+
+from ..autograd.function import Function
+from ..autograd.engine import unbroadcast
+
+
+def _shape_error(op, a, b, detail):
+    return ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} are incompatible "
+                      f"({detail})")
+
+
+class MatMul(Function):
+    """Y = A @ B (batched over leading axes, NumPy rules);
+    gA = gY @ B^T,  gB = A^T @ gY  (transposes of the last two axes).
+
+    1-D operands are promoted to matrices as NumPy does and the extra axis is
+    dropped again, so vector-matrix and matrix-vector products work too.
+    """
+
+    def forward(ctx, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: operands must be at least 1-D; got shapes {a.shape} and {b.shape}")
+        ka = a.shape[-1]
+        kb = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+        if ka != kb:
+            raise _shape_error("matmul", a, b, f"inner dimensions {ka} and {kb} differ")
+        try:
+            y = np.matmul(a, b)
+        except ValueError:
+            raise _shape_error("matmul", a, b, "batch dimensions do not broadcast") from None
+        ctx.save_for_backward(a, b)
+        return y
+
+    def backward(ctx, gy):
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = gy
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        ga = gb = None
+        if need_a:
+            ga = np.matmul(g, np.swapaxes(b2, -1, -2))
+            ga = unbroadcast(ga, a2.shape).reshape(a.shape)
+        if need_b:
+            gb = np.matmul(np.swapaxes(a2, -1, -2), g)
+            gb = unbroadcast(gb, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class Linear(Function):
+    """y = x W + b for x (..., in), W (in, out), b (out,) -- Keras's Dense layout.
+
+    gx = gy W^T,  gW = x^T gy (summed over all leading axes),  gb = sum of gy over them.
+    """
+
+    def forward(ctx, x, w, b=None):
+        if x.shape[-1] != w.shape[0]:
+            raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features "
+                             f"but the kernel of shape {w.shape} expects {w.shape[0]}")
+        ctx.save_for_backward(x, w)
+        y = x @ w
+        if b is not None:
+            y += b
+        return y
+
+    def backward(ctx, gy):
+        x, w = ctx.saved
+        need = ctx.needs_input_grad
+        g2 = gy.reshape(-1, gy.shape[-1])
+        gx = (gy @ w.T) if need[0] else None
+        gw = (x.reshape(-1, x.shape[-1]).T @ g2) if need[1] else None
+        if len(need) == 3:
+            return gx, gw, (g2.sum(axis=0) if need[2] else None)
+        return gx, gw
+
+
+def matmul(x1, x2):
+    """Matrix product with NumPy's batching and 1-D rules."""
+    return MatMul.apply(x1, x2)
+
+
+def linear(x, kernel, bias=None):
+    """x @ kernel + bias in one op (kernel of shape (in, out), as Keras stores it)."""
+    if bias is None:
+        return Linear.apply(x, kernel)
+    return Linear.apply(x, kernel, bias)
+
+
+dot = matmul

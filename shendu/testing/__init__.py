@@ -1,0 +1,3 @@
+"""Test helpers: the gradient checker and shared checks for ops and layers."""
+from ..autograd.gradcheck import GradcheckError, gradcheck  # noqa: F401
+from .opspec import OpSpec, away_from, distinct  # noqa: F401,E402
