@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 
 from . import config  # noqa: F401
 from .autograd import (Function, Tensor, as_tensor, enable_grad, is_grad_enabled,  # noqa: F401
-                       no_grad, set_grad_enabled, tensor)
+                       Variable, no_grad, set_grad_enabled, tensor)
 from . import ops  # noqa: F401
 from .ops.creation import (arange, eye, full, ones, rand, randint, randn, zeros,  # noqa: F401
                            zeros_like, ones_like)

@@ -1,0 +1,63 @@
+"""``Variable``: a named, trainable leaf tensor -- the weights of layers and the
+state of optimizers and metrics (Keras's ``keras.Variable``)."""
+import numpy as np
+
+from .tensor import Tensor, _to_array
+
+
+class Variable(Tensor):
+    """A leaf Tensor with a name that training updates in place.
+
+    Args:
+        initializer: an array, or a callable ``(shape, dtype) -> array``.
+        shape, dtype: used with a callable initializer.
+        trainable: whether optimizers update it (it then requires grad).
+        name: the weight's name (``kernel``, ``bias``, ...).
+
+    Example:
+        >>> import numpy as np, shendu
+        >>> v = shendu.Variable(np.zeros(3, np.float32), name="bias")
+        >>> v.assign_add(np.ones(3, np.float32)); v.numpy()
+        array([1., 1., 1.], dtype=float32)
+    """
+
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None):
+        if callable(initializer):
+            from .. import config
+            dtype = dtype or config.floatx()
+            value = initializer(tuple(shape), dtype=dtype)
+        else:
+            value = initializer
+        data = _to_array(value.data if isinstance(value, Tensor) else value, dtype)
+        if data.dtype.kind != "f":
+            trainable = False
+        super().__init__(np.array(data, copy=True), requires_grad=bool(trainable), name=name)
+        self.trainable = bool(trainable)
+        self.path = name
+        self.constraint = None
+        self.regularizer = None
+
+    @property
+    def value(self):
+        return self
+
+    def assign(self, value):
+        """Overwrite the contents in place (shape must match)."""
+        value = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if value.shape != self.data.shape:
+            raise ValueError(f"Variable '{self.name}': cannot assign a value of shape "
+                             f"{value.shape} to a variable of shape {self.data.shape}")
+        self.data[...] = value
+        return self
+
+    def assign_add(self, delta):
+        self.data += np.asarray(delta.data if isinstance(delta, Tensor) else delta, self.data.dtype)
+        return self
+
+    def assign_sub(self, delta):
+        self.data -= np.asarray(delta.data if isinstance(delta, Tensor) else delta, self.data.dtype)
+        return self
+
+    def __repr__(self):
+        return (f"<Variable name={self.name} shape={self.shape} dtype={self.dtype} "
+                f"trainable={self.trainable}>")
