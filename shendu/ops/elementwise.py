@@ -57,7 +57,8 @@ class Divide(Function):
         _check_broadcast("divide", a, b)
         if a.dtype.kind in "iub" and b.dtype.kind in "iub":
             from ..config import float_dtype
-            a = a.astype(float_dtype())  # true division of integers gives floatx, not float64
+            # true division of integers gives floatx, not float64
+            a, b = a.astype(float_dtype()), b.astype(float_dtype())
         y = a / b
         ctx.save_for_backward(b, y)
         return y

@@ -2,6 +2,8 @@
 
 The backward of a reduction broadcasts gy back over the reduced axes.
 """
+import builtins
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -26,7 +28,7 @@ class Mean(Function):
 
     def forward(ctx, x, axis, keepdims):
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
-        ctx.n = max(int(np.prod([x.shape[a] for a in axis])), 1)
+        ctx.n = builtins.max(int(np.prod([x.shape[a] for a in axis])), 1)
         return np.asarray(x.mean(axis=axis, keepdims=keepdims))
 
     def backward(ctx, gy):
@@ -72,7 +74,7 @@ class Var(Function):
         d = x - m
         ctx.save_for_backward(d)
         ctx.axis, ctx.keepdims = axis, keepdims
-        ctx.n = max(int(np.prod([x.shape[a] for a in axis])), 1)
+        ctx.n = builtins.max(int(np.prod([x.shape[a] for a in axis])), 1)
         return np.asarray((d * d).mean(axis=axis, keepdims=keepdims))
 
     def backward(ctx, gy):
