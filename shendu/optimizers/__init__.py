@@ -1,0 +1,73 @@
+"""Optimizers with Keras 3's names, defaults and update formulas, plus a PyTorch-style
+``step()``/``zero_grad()`` for hand-written training loops.
+
+    opt = shendu.optimizers.get("adam")            # or Adam(learning_rate=1e-3)
+    opt.apply(grads, model.trainable_weights)      # Keras style
+    loss.backward(); opt.step(params); opt.zero_grad(params)   # PyTorch style
+"""
+import difflib
+
+from . import schedules  # noqa: F401
+from .adagrad import Adadelta, Adagrad
+from .adam import Adam, Adamax, AdamW, Nadam
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "Adagrad",
+           "Adadelta", "schedules", "get", "serialize", "deserialize"]
+
+# The only classes a string or a config can name: nothing is ever imported by name.
+ALL_OBJECTS = (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta)
+ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
+
+
+def _lookup(name, custom_objects=None):
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if isinstance(name, str) and name.lower() in ALL_OBJECTS_DICT:
+        return ALL_OBJECTS_DICT[name.lower()]
+    valid = sorted(ALL_OBJECTS_DICT)
+    close = difflib.get_close_matches(str(name).lower(), valid, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise ValueError(f"Unknown optimizer: '{name}'.{hint} Valid names: {', '.join(valid)}")
+
+
+def serialize(optimizer):
+    """The optimizer's class and configuration as a JSON-friendly dict (no state)."""
+    return {"module": "shendu.optimizers", "class_name": type(optimizer).__name__,
+            "config": optimizer.get_config(), "registered_name": None}
+
+
+def deserialize(config, custom_objects=None):
+    """An optimizer from ``serialize``'s dict (Keras's format is read as well).
+
+    ``class_name`` is looked up among the built-in optimizers (case-insensitively) and
+    ``custom_objects``; the ``module`` entry is never imported.
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Could not interpret optimizer config: {config!r}. Expected a dict "
+                         "with a 'class_name' and a 'config'.")
+    cls = _lookup(config["class_name"], custom_objects)
+    return cls.from_config(dict(config.get("config") or {}), custom_objects=custom_objects)
+
+
+def get(identifier):
+    """An optimizer from a name (``"adam"``), a config dict, a class or an instance.
+
+    Example:
+        >>> from shendu import optimizers
+        >>> optimizers.get("RMSprop").get_config()["rho"]
+        0.9
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
