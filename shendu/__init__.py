@@ -13,3 +13,4 @@ from .ops.creation import (arange, eye, full, ones, rand, randint, randn, zeros,
                            zeros_like, ones_like)
 from .ops.random import Generator, manual_seed  # noqa: F401
 from . import testing  # noqa: F401
+from . import datasets  # noqa: F401

@@ -1,0 +1,359 @@
+"""``Layer``: the building block of models (Keras's lifecycle, PyTorch-friendly).
+
+Lifecycle:
+    __init__(config)  -> stores and validates the constructor arguments only;
+    build(input_shape) -> creates the weights with ``add_weight`` once the input
+                          shape is known (called automatically on first use);
+    call(inputs, training=None) -> the computation, written with ``shendu.ops``.
+
+A layer called on Tensors (or arrays) computes right away, so it works in a
+PyTorch-style loop with ``loss.backward()``; called on symbolic ``KerasTensor``s
+(from ``shendu.Input``) it records a node of a Functional model instead.
+"""
+import itertools
+from collections import defaultdict
+
+import numpy as np
+
+from .. import config as _config
+from .. import constraints as _constraints
+from .. import initializers as _initializers
+from .. import regularizers as _regularizers
+from .._registry import snake_case
+from ..autograd.tensor import Tensor
+from ..autograd.variable import Variable
+
+_name_counters = defaultdict(itertools.count)
+_ALLOWED_BASE_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "input_dim", "autocast"}
+
+
+def unique_name(prefix):
+    n = next(_name_counters[prefix])
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def reset_name_counters():
+    _name_counters.clear()
+
+
+class KerasTensor:
+    """A symbolic tensor: a shape (None for the batch) and the node that produced it."""
+
+    def __init__(self, shape, dtype=None, name=None, node=None, index=0):
+        self.shape = tuple(None if s is None else int(s) for s in shape)
+        self.dtype = np.dtype(dtype or _config.floatx())
+        self.name = name
+        self.node = node
+        self.index = index
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+class Node:
+    """One call of a layer in a Functional graph: inputs (KerasTensors) -> outputs."""
+
+    def __init__(self, layer, inputs, outputs, kwargs):
+        self.layer, self.inputs, self.outputs, self.kwargs = layer, inputs, outputs, kwargs
+
+    @property
+    def parent_tensors(self):
+        return [t for t in _flatten(self.inputs) if isinstance(t, KerasTensor)]
+
+
+def _flatten(structure):
+    if isinstance(structure, (list, tuple)):
+        return [y for x in structure for y in _flatten(x)]
+    if isinstance(structure, dict):
+        return [y for k in structure for y in _flatten(structure[k])]
+    return [structure]
+
+
+def _map_structure(fn, structure):
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map_structure(fn, x) for x in structure)
+    if isinstance(structure, dict):
+        return {k: _map_structure(fn, v) for k, v in structure.items()}
+    return fn(structure)
+
+
+def _shape_of(x):
+    if isinstance(x, (list, tuple)) and x and not isinstance(x[0], (int, np.integer, type(None))):
+        return [_shape_of(t) for t in x]
+    if isinstance(x, dict):
+        return {k: _shape_of(v) for k, v in x.items()}
+    return tuple(x.shape)
+
+
+class Layer:
+    """Base class of all layers.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: unique name (default: the class name in snake_case, numbered).
+        dtype: the float type of weights and computation (default ``floatx()``).
+        input_shape: (first layer of a Sequential only) the shape of one sample.
+    """
+
+    def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
+        unknown = set(kwargs) - _ALLOWED_BASE_KWARGS
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unrecognized keyword argument(s) "
+                            f"{sorted(unknown)}")
+        object.__setattr__(self, "_layers", [])
+        self._weights = []
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = np.dtype(dtype or _config.floatx()).name
+        self.built = False
+        self._losses = []
+        self._build_input_shape = None
+        self._inbound_nodes = []
+        shape = kwargs.get("batch_input_shape")
+        if shape is None and kwargs.get("input_shape") is not None:
+            shape = (kwargs.get("batch_size"),) + tuple(kwargs["input_shape"])
+        if shape is None and kwargs.get("input_dim") is not None:
+            shape = (kwargs.get("batch_size"), kwargs["input_dim"])
+        self._batch_input_shape = tuple(shape) if shape is not None else None
+
+    # ---- sublayers are tracked by attribute assignment (as torch.nn.Module) ----------
+    def __setattr__(self, name, value):
+        if "_layers" in self.__dict__:
+            items = value if isinstance(value, (list, tuple)) else [value]
+            for v in items:
+                if isinstance(v, Layer) and v is not self and not any(v is l for l in self._layers):
+                    self._layers.append(v)
+        object.__setattr__(self, name, value)
+
+    # ---- weights ----------------------------------------------------------------------
+    def add_weight(self, shape=(), initializer="glorot_uniform", dtype=None, trainable=True,
+                   regularizer=None, constraint=None, name=None):
+        """Create a weight (a ``Variable``) owned by this layer."""
+        shape = tuple(int(s) for s in shape)
+        init = _initializers.get(initializer) or _initializers.Zeros()
+        var = Variable(init, shape=shape, dtype=dtype or self.dtype,
+                       trainable=trainable and self._trainable, name=name)
+        var.trainable = bool(trainable)
+        var.path = f"{self.name}/{name}"
+        var.regularizer = _regularizers.get(regularizer)
+        var.constraint = _constraints.get(constraint)
+        self._weights.append(var)
+        return var
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self._layers:
+            layer.trainable = value
+        for w in self._weights:
+            w.requires_grad = bool(value) and w.trainable
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def _all_layers(self):
+        seen, out = set(), []
+        stack = [self]
+        while stack:
+            layer = stack.pop(0)
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            out.append(layer)
+            stack.extend(layer._layers)
+        return out
+
+    @property
+    def weights(self):
+        """All weights, trainable first then non-trainable, in creation order (as Keras)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self):
+        if not self._trainable:
+            return []
+        out = [w for w in self._weights if w.trainable]
+        for layer in self._layers:
+            out += [w for w in layer.trainable_weights if not any(w is o for o in out)]
+        return out
+
+    @property
+    def non_trainable_weights(self):
+        out = [w for w in self._weights if not (w.trainable and self._trainable)]
+        for layer in self._layers:
+            cand = layer.non_trainable_weights if self._trainable else layer.weights
+            out += [w for w in cand if not any(w is o for o in out)]
+        return out
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+    variables = weights
+
+    def get_weights(self):
+        """Copies of the weights as NumPy arrays, in ``weights`` order."""
+        return [w.data.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Load weights (arrays in ``get_weights`` order); shapes must match exactly."""
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(f"Layer '{self.name}': set_weights expects {len(own)} arrays "
+                             f"({[w.path for w in own]}), received {len(weights)}")
+        for var, value in zip(own, weights):
+            value = np.asarray(value)
+            if value.shape != var.shape:
+                raise ValueError(f"Layer '{self.name}': weight '{var.path}' has shape {var.shape}, "
+                                 f"received an array of shape {value.shape}")
+            var.assign(value.astype(var.dtype))
+
+    def count_params(self):
+        return int(sum(w.size for w in self.weights))
+
+    @property
+    def losses(self):
+        """Regularization penalties of the weights plus losses added by ``add_loss``."""
+        out = list(self._losses)
+        for layer in self._all_layers():
+            for w in layer._weights:
+                if w.regularizer is not None and w.trainable:
+                    out.append(w.regularizer(w))
+            if layer is not self:
+                out += layer._losses
+        return out
+
+    def add_loss(self, loss):
+        self._losses.append(loss)
+
+    # ---- lifecycle --------------------------------------------------------------------
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape`` (override in subclasses)."""
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not define call()")
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for ``input_shape`` (batch as None), without touching data.
+
+        Built-in layers compute it from their arguments; the fallback for user layers
+        traces ``call`` on a small zero batch under no_grad.
+        """
+        from ..autograd.grad_mode import no_grad
+
+        def dummy(shape):
+            return Tensor(np.zeros([1 if s is None else s for s in shape], self.dtype))
+        with no_grad():
+            out = self.call(_map_structure_shapes(dummy, input_shape))
+        return _map_structure(lambda t: (None,) + tuple(t.shape[1:]), out)
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            self._check_input_shape(input_shape)
+            self.build(input_shape)
+            self.built = True
+            self._build_input_shape = input_shape
+
+    def _check_input_shape(self, input_shape):
+        """Hook for layers to validate a shape at build time with a clear message."""
+
+    def __call__(self, inputs, *args, **kwargs):
+        if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
+            return self._symbolic_call(inputs, *args, **kwargs)
+        inputs = _map_structure(self._convert_input, inputs)
+        self._maybe_build(_shape_of(inputs))
+        if not self._accepts_training():
+            kwargs.pop("training", None)
+        return self.call(inputs, *args, **kwargs)
+
+    def _accepts_training(self):
+        import inspect
+        cls = type(self)
+        cached = cls.__dict__.get("_call_has_training")
+        if cached is None:
+            params = inspect.signature(self.call).parameters
+            cached = "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+            setattr(cls, "_call_has_training", cached)
+        return cached
+
+    def _convert_input(self, x):
+        if isinstance(x, Tensor):
+            if x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype):
+                from .. import ops
+                return ops.cast(x, self.dtype)
+            return x
+        if x is None:
+            return None
+        arr = np.asarray(x)
+        if arr.dtype.kind == "f" and arr.dtype != np.dtype(self.dtype):
+            arr = arr.astype(self.dtype)  # float64 data meets a float32 model: cast, as Keras
+        return Tensor(arr)
+
+    def _symbolic_call(self, inputs, *args, **kwargs):
+        input_shape = _shape_of(inputs)
+        self._maybe_build(input_shape)
+        out_shape = self.compute_output_shape(input_shape)
+        node = Node(self, inputs, None, dict(kwargs))
+        if isinstance(out_shape, list):
+            outputs = [KerasTensor(s, self.dtype, name=f"{self.name}_{i}", node=node, index=i)
+                       for i, s in enumerate(out_shape)]
+        else:
+            outputs = KerasTensor(out_shape, self._output_dtype(inputs), name=self.name, node=node)
+        node.outputs = outputs
+        self._inbound_nodes.append(node)
+        return outputs
+
+    def _output_dtype(self, inputs):
+        return self.dtype
+
+    # ---- configuration ----------------------------------------------------------------
+    def get_config(self):
+        """Every constructor argument, so that ``from_config(get_config())`` rebuilds the layer."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @property
+    def input_shape(self):
+        if self._inbound_nodes:
+            return _shape_of(self._inbound_nodes[0].inputs)
+        return self._build_input_shape
+
+    @property
+    def output_shape(self):
+        if self._inbound_nodes:
+            return _shape_of(self._inbound_nodes[0].outputs)
+        if self._build_input_shape is not None:
+            return self.compute_output_shape(self._build_input_shape)
+        raise AttributeError(f"Layer '{self.name}' has not been called yet, so its output shape is unknown")
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _map_structure_shapes(fn, shape):
+    if isinstance(shape, list):
+        return [_map_structure_shapes(fn, s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _map_structure_shapes(fn, v) for k, v in shape.items()}
+    return fn(shape)
+
+
+def shape_error(layer, expected, received):
+    """The ValueError a layer raises for an input it cannot take."""
+    return ValueError(f"Input to layer '{layer.name}' ({type(layer).__name__}) is incompatible: "
+                      f"expected {expected}, received input shape {tuple(received)}")
