@@ -8,11 +8,20 @@ from .activation import (elu, gelu, hard_sigmoid, leaky_relu, log_softmax, relu,
                          selu, sigmoid, silu, softmax, softplus, softsign, swish, tanh)
 from .creation import (arange, convert_to_tensor, eye, full, full_like, ones, ones_like,  # noqa: F401
                        rand, randint, randn, zeros, zeros_like)
+from .conv import (conv, conv1d, conv1d_transpose, conv2d, conv2d_transpose, conv3d,  # noqa: F401
+                   conv3d_transpose, conv_transpose, depthwise_conv, depthwise_conv1d,
+                   depthwise_conv2d)
 from .elementwise import (abs, absolute, add, cast, clip, divide, equal, exp, greater,  # noqa: F401
                           greater_equal, isfinite, isnan, less, less_equal, log, logical_and,
                           logical_not, logical_or, maximum, minimum, multiply, negative,
                           not_equal, power, sign, sqrt, square, subtract, true_divide, where)
+from .embedding import embedding, take  # noqa: F401
 from .linalg import dot, linear, matmul  # noqa: F401
+from .normalization import batch_norm, batch_normalization, layer_norm  # noqa: F401
+from .pooling import (average_pool, average_pool1d, average_pool2d, average_pool3d,  # noqa: F401
+                      avg_pool, avg_pool1d, avg_pool2d, avg_pool3d, global_average_pool,
+                      global_max_pool, max_pool, max_pool1d, max_pool2d, max_pool3d)
+from .random import dropout  # noqa: F401
 from .reduction import (amax, amin, argmax, argmin, logsumexp, max, mean, min, std, sum,  # noqa: F401
                         var)
 from .shape import (broadcast_to, concat, concatenate, expand_dims, flatten, getitem,  # noqa: F401

@@ -6,6 +6,8 @@ so the same seed gives the same run.
 """
 import numpy as np
 
+from ..autograd.function import Function
+
 _global = np.random.default_rng(0)
 
 
@@ -34,3 +36,68 @@ def as_generator(generator=None):
     if isinstance(generator, (int, np.integer)):
         return np.random.default_rng(int(generator))
     raise TypeError(f"expected a seed (int) or a numpy Generator; got {type(generator).__name__}")
+
+
+class Dropout(Function):
+    """Inverted dropout: y = x * mask, mask = [u >= rate] / (1 - rate), u ~ U[0, 1);
+    gx = gy * mask  (the same mask: a dropped element passes no gradient).
+
+    The mask is drawn by the caller and may have a broadcastable ``noise_shape``
+    (then whole rows or channels are dropped together). Saves the mask.
+    """
+
+    def forward(ctx, x, mask):
+        ctx.save_for_backward(mask)
+        return x * mask
+
+    def backward(ctx, gy):
+        mask, = ctx.saved
+        return gy * mask
+
+
+def dropout(x, rate, noise_shape=None, seed=None, training=True, generator=None):
+    """Randomly zero a fraction ``rate`` of x and scale the rest by 1 / (1 - rate).
+
+    Args:
+        x: any float tensor.
+        rate: probability of dropping each element, 0 <= rate < 1.
+        noise_shape: shape of the mask, broadcast against x (None entries take x's size);
+            default x's shape.
+        seed: an int seed or a NumPy Generator (``generator`` is the same thing by
+            its PyTorch name); None draws from the global generator.
+        training: when False, or when rate == 0, x itself is returned unchanged.
+
+    Returns:
+        A tensor of x's shape; the expected value of each element is x's.
+
+    Example:
+        >>> import numpy as np, shendu.ops as ops
+        >>> y = ops.dropout(np.ones((2, 4), np.float32), 0.5, seed=0)
+        >>> sorted(set(y.numpy().ravel().tolist()))
+        [0.0, 2.0]
+    """
+    if not 0 <= float(rate) < 1:
+        raise ValueError(f"dropout: rate must be in [0, 1) (the probability of dropping an "
+                         f"element). Received: rate={rate}")
+    if seed is not None and generator is not None:
+        raise ValueError("dropout: pass either seed or generator, not both")
+    if not training or rate == 0:
+        return x
+    from ..autograd.tensor import as_tensor
+    from ._util import data_of
+    shape = np.shape(data_of(x))
+    if noise_shape is None:
+        noise_shape = shape
+    else:
+        noise_shape = tuple(n if m is None else int(m)
+                            for m, n in zip(noise_shape, shape[len(shape) - len(noise_shape):]))
+        try:
+            np.broadcast_shapes(noise_shape, shape)
+        except ValueError:
+            raise ValueError(f"dropout: noise_shape {noise_shape} does not broadcast to the "
+                             f"input shape {shape}") from None
+    dt = data_of(x).dtype if data_of(x).dtype.kind == "f" else as_tensor(1.0).dtype
+    rng = as_generator(generator if generator is not None else seed)
+    keep = rng.random(noise_shape) >= rate
+    mask = keep.astype(dt) * dt.type(1.0 / (1.0 - rate))
+    return Dropout.apply(x, mask=mask)
