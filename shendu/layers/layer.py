@@ -99,6 +99,21 @@ class Layer:
         input_shape: (first layer of a Sequential only) the shape of one sample.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A user may call build() directly (as in Keras); it must then count as built,
+        # or the first call would create a second set of weights.
+        if "build" in cls.__dict__:
+            original = cls.__dict__["build"]
+
+            def build(self, input_shape=None, _original=original):
+                _original(self, input_shape)
+                self.built = True
+                if self._build_input_shape is None:
+                    self._build_input_shape = input_shape
+            build.__doc__ = original.__doc__
+            cls.build = build
+
     def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
         unknown = set(kwargs) - _ALLOWED_BASE_KWARGS
         if unknown:

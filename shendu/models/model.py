@@ -1,0 +1,43 @@
+"""``Model``: a Layer that can be trained (``Trainer``) and summarised.
+
+Three ways to make one, as in Keras:
+    Sequential([...])                 -- a stack of layers (sequential.py)
+    Model(inputs, outputs)            -- a graph of layers called on Inputs (functional.py)
+    class MyModel(Model): call(...)   -- subclassing, layers assigned as attributes
+"""
+from ..layers.layer import Layer
+from ..trainers.trainer import Trainer
+
+
+class Model(Trainer, Layer):
+    """Base class of models. ``Model(inputs, outputs)`` builds a Functional model."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
+        Layer.__init__(self, name=name, trainable=trainable, dtype=dtype, **kwargs)
+        Trainer.__init__(self)
+
+    def get_layer(self, name=None, index=None):
+        """A layer by name or by index in ``layers``."""
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index {index} is out of range; the model has {len(layers)} layers")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: '{name}'. Existing layers are: {[l.name for l in layers]}")
+
+    def summary(self, print_fn=None, line_length=None):
+        """Print a Keras-style table: layer (type), output shape, parameter count, totals."""
+        from ..utils.summary import print_summary
+        print_summary(self, print_fn=print_fn, line_length=line_length)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}

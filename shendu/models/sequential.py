@@ -1,0 +1,97 @@
+"""``Sequential``: a plain stack of layers, each feeding the next."""
+from ..layers.core import InputLayer
+from ..layers.layer import KerasTensor, Layer
+from .model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Example:
+        >>> import shendu as keras
+        >>> model = keras.Sequential([keras.layers.Dense(4, activation="relu", input_shape=(3,)),
+        ...                           keras.layers.Dense(1)])
+        >>> model.output_shape
+        (None, 1)
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._input_batch_shape = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        """Append a layer (or an ``Input``); builds it at once when the input shape is known."""
+        if isinstance(layer, KerasTensor) and hasattr(layer, "input_layer"):
+            layer = layer.input_layer
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError("Sequential: an Input can only be the first thing added")
+            self._input_batch_shape = layer.batch_shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add expects a Layer; received {type(layer).__name__}: {layer!r}")
+        if any(layer is l for l in self._layers):
+            raise ValueError(f"Sequential: layer '{layer.name}' was already added")
+        if not self._layers and self._input_batch_shape is None and layer._batch_input_shape is not None:
+            self._input_batch_shape = layer._batch_input_shape
+        self._layers.append(layer)
+        if self._input_batch_shape is not None:
+            self._build_through(self._input_batch_shape)
+
+    def pop(self):
+        if not self._layers:
+            raise ValueError("Sequential.pop: there are no layers to remove")
+        return self._layers.pop()
+
+    def _build_through(self, batch_shape):
+        """Build each layer from the shape the previous one produces (errors name the layer)."""
+        shape = tuple(batch_shape)
+        for layer in self._layers:
+            layer._maybe_build(shape)
+            shape = layer.compute_output_shape(shape)
+        self.built = True
+        return shape
+
+    def build(self, input_shape=None):
+        shape = input_shape or self._input_batch_shape
+        if shape is None:
+            raise ValueError("Sequential.build needs an input shape: give `input_shape` to the "
+                             "first layer, add a shendu.Input, or call build((None, ...))")
+        if self._input_batch_shape is None:
+            self._input_batch_shape = tuple(input_shape)
+        self._build_through(shape)
+
+    def _maybe_build(self, input_shape):
+        if not self.built:
+            if self._input_batch_shape is None:
+                self._input_batch_shape = (None,) + tuple(input_shape[1:])
+            self._build_through(self._input_batch_shape)
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    @property
+    def input_shape(self):
+        return self._input_batch_shape
+
+    @property
+    def output_shape(self):
+        if self._input_batch_shape is None:
+            raise AttributeError("Sequential model has no input shape yet, so no output shape")
+        return self.compute_output_shape(self._input_batch_shape)
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self._layers],
+                "input_shape": list(self._input_batch_shape) if self._input_batch_shape else None}

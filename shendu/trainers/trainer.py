@@ -1,0 +1,457 @@
+"""``Trainer``: compile / fit / evaluate / predict, one loop for every model kind.
+
+A training step, spelled out:
+    y_pred = model(x, training=True)          # forward, recording the graph
+    loss   = sum_k w_k loss_k(y_k, y_pred_k) + regularization
+    loss.backward()                           # gradients of every trainable weight
+    optimizer.apply(grads, weights)           # update in place
+When an output comes straight out of a softmax (or sigmoid) and its loss is the
+matching cross-entropy, the loss is computed from the logits instead, through
+the fused, numerically stable op (the probabilities are still what metrics see).
+"""
+import numpy as np
+
+from .. import losses as _losses
+from .. import metrics as _metrics
+from .. import optimizers as _optimizers
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+from ..layers.layer import _flatten
+from .data_adapters import flatten_arrays, make_adapter, split_validation
+
+
+class Trainer:
+    def __init__(self):
+        self.compiled = False
+        self.optimizer = None
+        self.stop_training = False
+        self.history = None
+        self._metrics_built = False
+
+    # ---- compile ----------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Configure training: an optimizer, a loss per output, and metrics.
+
+        Args:
+            optimizer: name ('adam'), class or instance.
+            loss: name, function or Loss; for several outputs a list or a dict keyed by
+                output name (or one loss for all).
+            loss_weights: list or dict of per-output scalar weights.
+            metrics: list (or dict/list of lists per output) of names, functions or Metrics.
+        """
+        self.optimizer = _optimizers.get(optimizer)
+        self._loss_arg, self._loss_weights_arg = loss, loss_weights
+        self._metrics_arg, self._weighted_metrics_arg = metrics, weighted_metrics
+        self._loss_fns = None  # resolved on first data, when the outputs are known
+        for item in (loss.values() if isinstance(loss, dict) else
+                     loss if isinstance(loss, (list, tuple)) else [loss]):
+            _losses.get(item)  # an unknown name fails here, before any data is seen
+        self._metrics_built = False
+        self.compiled = True
+
+    def _require_compiled(self, method):
+        if not self.compiled:
+            raise RuntimeError(f"You must call compile() before {method}(): "
+                               f"model.compile(optimizer='adam', loss='...', metrics=[...])")
+
+    def _output_names(self, n):
+        names = getattr(self, "output_names", None)
+        if names and len(names) == n:
+            return list(names)
+        return [f"output_{i}" for i in range(n)] if n > 1 else ["output"]
+
+    def _resolve_losses(self, n_outputs):
+        names = self._output_names(n_outputs)
+        spec = self._loss_arg
+        if spec is None:
+            raise ValueError("compile() was called without a `loss`; fit and evaluate need one")
+        if isinstance(spec, dict):
+            unknown = set(spec) - set(names)
+            if unknown:
+                raise ValueError(f"Loss dict has keys {sorted(unknown)} that are not model outputs {names}")
+            fns = [_losses.get(spec[n]) if n in spec else None for n in names]
+        elif isinstance(spec, (list, tuple)):
+            if len(spec) != n_outputs:
+                raise ValueError(f"compile(loss=...) got a list of {len(spec)} losses for a model "
+                                 f"with {n_outputs} outputs {names}")
+            fns = [_losses.get(s) for s in spec]
+        else:
+            fns = [_losses.get(spec)] * n_outputs
+        w = self._loss_weights_arg
+        if w is None:
+            weights = [1.0] * n_outputs
+        elif isinstance(w, dict):
+            weights = [float(w.get(n, 1.0)) for n in names]
+        else:
+            if len(w) != n_outputs:
+                raise ValueError(f"loss_weights has {len(w)} entries for {n_outputs} outputs")
+            weights = [float(v) for v in w]
+        fused = [_losses.fused_logits_loss(f) if f is not None else None for f in fns]
+        self._loss_fns = [_as_loss_object(f) for f in fns]
+        self._fused = [_as_loss_object(f, activation=getattr(f, "logits_activation", None)) for f in fused]
+        self._loss_weights = weights
+
+    def _build_metrics(self, y_true_flat, y_pred_flat):
+        n = len(y_pred_flat)
+        names = self._output_names(n)
+        spec = self._metrics_arg
+        per_output = [[] for _ in range(n)]
+        if spec:
+            if isinstance(spec, dict):
+                for i, name in enumerate(names):
+                    s = spec.get(name, [])
+                    per_output[i] = list(s) if isinstance(s, (list, tuple)) else [s]
+            elif n > 1 and all(isinstance(s, (list, tuple)) or s is None for s in spec):
+                per_output = [list(s or []) for s in spec]
+            else:
+                per_output = [list(spec) for _ in range(n)]
+        self._compiled_metrics = []
+        for i, items in enumerate(per_output):
+            for item in items:
+                m = _metrics.get(item, loss=self._loss_fns[i] if self._loss_fns else None,
+                                 output_shape=y_pred_flat[i].shape, y_true=y_true_flat[i])
+                prefix = f"{names[i]}_" if n > 1 else ""
+                self._compiled_metrics.append((i, prefix + m.name, m))
+        self._loss_tracker = _metrics.Mean(name="loss")
+        self._output_loss_trackers = [_metrics.Mean(name=f"{nm}_loss") for nm in names] if n > 1 else []
+        self._metrics_built = True
+
+    @property
+    def metrics(self):
+        if not self._metrics_built:
+            return []
+        return [self._loss_tracker] + [m for _, _, m in self._compiled_metrics]
+
+    @property
+    def metrics_names(self):
+        if not self._metrics_built:
+            return []
+        return ["loss"] + [name for _, name, _ in self._compiled_metrics]
+
+    def reset_metrics(self):
+        for m in self.metrics + getattr(self, "_output_loss_trackers", []):
+            m.reset_state()
+
+    def _logs(self):
+        logs = {name: float(m.result()) for _, name, m in self._compiled_metrics}
+        logs["loss"] = float(self._loss_tracker.result())
+        for t in self._output_loss_trackers:
+            logs[t.name] = float(t.result())
+        return logs
+
+    # ---- one step ---------------------------------------------------------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Total loss: weighted per-output losses plus the layers' regularization losses."""
+        y_true_flat = flatten_arrays(y) if isinstance(y, (list, dict)) else [y]
+        y_pred_flat = _flatten(y_pred)
+        if self._loss_fns is None:
+            self._resolve_losses(len(y_pred_flat))
+        if len(y_true_flat) != len(y_pred_flat):
+            raise ValueError(f"The model has {len(y_pred_flat)} outputs but {len(y_true_flat)} "
+                             "targets were given")
+        total, parts = None, []
+        for i, (yt, yp) in enumerate(zip(y_true_flat, y_pred_flat)):
+            fn = self._loss_fns[i]
+            if fn is None:
+                parts.append(None)
+                continue
+            logits = _logits_of(yp, self._fused[i]) if training else None
+            value = self._fused[i](yt, logits, sample_weight=sample_weight) if logits is not None \
+                else fn(yt, yp, sample_weight=sample_weight)
+            parts.append(value)
+            value = value * self._loss_weights[i] if self._loss_weights[i] != 1.0 else value
+            total = value if total is None else total + value
+        reg = self.losses
+        if reg:
+            for r in reg:
+                total = total + r
+            self._clear_activity_losses()
+        return total, parts
+
+    def _clear_activity_losses(self):
+        for layer in self._all_layers():
+            layer._losses.clear()
+
+    def train_step(self, x, y, sample_weight=None):
+        variables = self.trainable_weights
+        for v in variables:
+            v.grad = None
+        y_pred = self(x, training=True)
+        y_pred_flat = _flatten(y_pred)
+        y_flat = flatten_arrays(y) if isinstance(y, (list, dict)) else [y]
+        if not self._metrics_built:
+            if self._loss_fns is None:
+                self._resolve_losses(len(y_pred_flat))
+            self._build_metrics(y_flat, y_pred_flat)
+        loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        loss.backward()
+        grads = [v.grad for v in variables]
+        self.optimizer.apply(grads, variables)
+        for v in variables:
+            if v.constraint is not None:
+                v.assign(v.constraint(v.data))
+        self._update_metrics(loss, parts, y_flat, y_pred_flat, sample_weight)
+        return self._logs()
+
+    def test_step(self, x, y, sample_weight=None):
+        with no_grad():
+            y_pred = self(x, training=False)
+            y_pred_flat = _flatten(y_pred)
+            y_flat = flatten_arrays(y) if isinstance(y, (list, dict)) else [y]
+            if not self._metrics_built:
+                if self._loss_fns is None:
+                    self._resolve_losses(len(y_pred_flat))
+                self._build_metrics(y_flat, y_pred_flat)
+            loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._update_metrics(loss, parts, y_flat, y_pred_flat, sample_weight)
+        return self._logs()
+
+    def _update_metrics(self, loss, parts, y_flat, y_pred_flat, sample_weight):
+        n = len(flatten_arrays(y_flat[0])[0]) if y_flat and y_flat[0] is not None else 1
+        self._loss_tracker.update_state(float(loss.data), sample_weight=n)
+        for tracker, part in zip(self._output_loss_trackers, parts):
+            if part is not None:
+                tracker.update_state(float(part.data), sample_weight=n)
+        for i, _, m in self._compiled_metrics:
+            m.update_state(y_flat[i], y_pred_flat[i].data, sample_weight=sample_weight)
+
+    # ---- fit / evaluate / predict -------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` epochs; returns a ``History`` (``history.history[name]``)."""
+        from ..callbacks import CallbackList
+        self._require_compiled("fit")
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if validation_split and validation_data is None:
+            if not isinstance(x, (np.ndarray, Tensor, list, dict)):
+                raise ValueError("validation_split only works with array inputs; pass validation_data "
+                                 "for generators and datasets")
+            (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight, validation_split)
+        if class_weight is not None:
+            sample_weight = _class_weights_to_sample_weight(y, class_weight, sample_weight)
+        data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=shuffle, steps=steps_per_epoch)
+        if hasattr(data, "x"):
+            self._check_data(data.x, data.y, "fit")
+        val = None
+        if validation_data is not None:
+            val = _validation_tuple(validation_data)
+        callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+                                 verbose=verbose, epochs=epochs, steps=data.num_batches)
+        self.stop_training = False
+        callbacks.on_train_begin()
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            callbacks.on_epoch_begin(epoch)
+            for step, (xb, yb, swb) in enumerate(data):
+                callbacks.on_train_batch_begin(step)
+                logs = self.train_step(xb, yb, swb)
+                callbacks.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = dict(logs)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                vx, vy, vsw = val
+                val_logs = self.evaluate(vx, vy, sample_weight=vsw,
+                                         batch_size=validation_batch_size or batch_size or 32,
+                                         steps=validation_steps, verbose=0, return_dict=True,
+                                         _internal=True)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            logs = epoch_logs
+            if self.stop_training:
+                break
+        callbacks.on_train_end(logs)
+        return self.history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, _internal=False):
+        """Loss and metrics over the data: a scalar (loss only), a list, or a dict."""
+        from ..callbacks import CallbackList
+        self._require_compiled("evaluate")
+        verbose = 1 if verbose == "auto" else int(verbose)
+        data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=False, steps=steps)
+        if hasattr(data, "x") and not _internal:
+            self._check_data(data.x, data.y, "evaluate")
+        cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0 and not _internal,
+                           model=self, verbose=verbose, epochs=1, steps=data.num_batches)
+        if self._metrics_built:
+            self.reset_metrics()
+        cbs.on_test_begin()
+        logs = {}
+        for step, (xb, yb, swb) in enumerate(data):
+            cbs.on_test_batch_begin(step)
+            logs = self.test_step(xb, yb, swb)
+            cbs.on_test_batch_end(step, logs)
+        cbs.on_test_end(logs)
+        if return_dict:
+            return logs
+        values = [logs["loss"]] + [logs[name] for _, name, _ in self._compiled_metrics] + \
+                 [logs[t.name] for t in self._output_loss_trackers]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Model outputs for ``x`` as NumPy arrays (one per output), computed without gradients."""
+        from ..callbacks import CallbackList
+        verbose = 1 if verbose == "auto" else int(verbose)
+        data = make_adapter(x, None, None, batch_size or 32, shuffle=False, steps=steps)
+        if hasattr(data, "x"):
+            self._check_data(data.x, None, "predict")
+        cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,
+                           verbose=verbose, epochs=1, steps=data.num_batches)
+        cbs.on_predict_begin()
+        outs = []
+        for step, (xb, _, _) in enumerate(data):
+            cbs.on_predict_batch_begin(step)
+            with no_grad():
+                out = self(xb, training=False)
+            outs.append([t.data for t in _flatten(out)])
+            cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
+        cbs.on_predict_end()
+        if not outs:
+            raise ValueError("predict: the data yielded no batches")
+        joined = [np.concatenate(parts, axis=0) for parts in zip(*outs)]
+        return joined[0] if len(joined) == 1 else joined
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        self._require_compiled("train_on_batch")
+        if class_weight is not None:
+            sample_weight = _class_weights_to_sample_weight(y, class_weight, sample_weight)
+        if self._metrics_built:
+            self.reset_metrics()
+        logs = self.train_step(_arrays(x), _arrays(y), sample_weight)
+        return logs if return_dict else _logs_to_list(self, logs)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        if self._metrics_built:
+            self.reset_metrics()
+        logs = self.test_step(_arrays(x), _arrays(y), sample_weight)
+        return logs if return_dict else _logs_to_list(self, logs)
+
+    def predict_on_batch(self, x):
+        with no_grad():
+            out = self(_arrays(x), training=False)
+        flat = [t.data for t in _flatten(out)]
+        return flat[0] if len(flat) == 1 else flat
+
+    # ---- checks before the first step --------------------------------------------------------
+    def _check_data(self, x, y, method):
+        """NaN/Inf in the inputs, and labels that cannot match the outputs, fail before any step."""
+        for i, arr in enumerate(flatten_arrays(x)):
+            arr = np.asarray(arr)
+            if arr.dtype.kind == "f":
+                finite = np.isfinite(arr)
+                if not finite.all():
+                    bad = int(arr.size - finite.sum())
+                    where = np.argwhere(~finite)[0].tolist()
+                    raise ValueError(f"{method}: input {i} contains {bad} NaN or Inf value(s) "
+                                     f"(first at index {where}); clean the data before training")
+        if y is None or method == "predict" or self._loss_arg is None:
+            return
+        y_flat = flatten_arrays(y)
+        try:
+            in_shapes = [(None,) + tuple(np.shape(a)[1:]) for a in flatten_arrays(x)]
+            out_shape = self._static_output_shapes(in_shapes if len(in_shapes) > 1 else in_shapes[0])
+        except Exception:  # noqa: BLE001 - a model we cannot trace is checked by its first step
+            return
+        if out_shape is None:
+            return
+        outs = out_shape if isinstance(out_shape, list) else [out_shape]
+        if self._loss_fns is None:
+            self._resolve_losses(len(outs))
+        for k, (yt, os_) in enumerate(zip(y_flat, outs)):
+            _check_targets(np.asarray(yt), tuple(os_), self._loss_fns[k], method,
+                           self._output_names(len(outs))[k])
+
+    def _static_output_shapes(self, input_shape):
+        shape = self.compute_output_shape(input_shape)
+        if isinstance(shape, dict):
+            return list(shape.values())
+        return shape
+
+
+def _check_targets(y, out_shape, loss_fn, method, output_name):
+    name = getattr(loss_fn, "name", getattr(loss_fn, "__name__", ""))
+    classes = out_shape[-1] if out_shape else None
+    sparse_like = y.dtype.kind in "iu" and (y.ndim == len(out_shape) - 1 or
+                                           (y.ndim == len(out_shape) and y.shape[-1] == 1 and classes != 1))
+    if "crossentropy" in str(name).replace("_", "") and "binary" not in str(name) and classes:
+        if sparse_like:
+            lo, hi = int(y.min()), int(y.max())
+            if lo < 0 or hi >= classes:
+                bad = hi if hi >= classes else lo
+                raise ValueError(f"{method}: label {bad} in the targets of '{output_name}' is out of range "
+                                 f"for an output of {classes} classes (labels must be in [0, {classes - 1}])")
+            return
+        if y.ndim == len(out_shape) and y.shape[-1] != classes:
+            raise ValueError(f"{method}: targets of shape {y.shape} do not match the output "
+                             f"'{output_name}' of shape {out_shape} (last dimensions {y.shape[-1]} != {classes})")
+
+
+def _as_loss_object(fn, activation=None):
+    """A Loss instance (which takes sample_weight and reduces) for a loss function or object."""
+    if fn is None or isinstance(fn, _losses.Loss):
+        obj = fn
+    else:
+        obj = _losses.LossFunctionWrapper(fn, name=getattr(fn, "__name__", None))
+    if obj is not None and activation is not None:
+        obj.logits_activation = activation
+    return obj
+
+
+def _logits_of(y_pred, fused):
+    """The input of the softmax/sigmoid that produced ``y_pred``, when a fused loss can use it."""
+    if fused is None or y_pred._ctx is None:
+        return None
+    from ..ops.activation import Sigmoid, Softmax
+    node = y_pred._ctx
+    kind = getattr(fused, "logits_activation", None)
+    if kind == "softmax" and isinstance(node, Softmax) and node.axis == y_pred.ndim - 1:
+        return node.inputs[0]
+    if kind == "sigmoid" and isinstance(node, Sigmoid):
+        return node.inputs[0]
+    return None
+
+
+def _arrays(x):
+    if isinstance(x, (list, tuple)) and x and isinstance(x[0], (np.ndarray, Tensor)):
+        return [np.asarray(v.data if isinstance(v, Tensor) else v) for v in x]
+    if isinstance(x, dict):
+        return x
+    return None if x is None else (x.data if isinstance(x, Tensor) else np.asarray(x))
+
+
+def _logs_to_list(model, logs):
+    values = [logs["loss"]] + [logs[name] for _, name, _ in model._compiled_metrics]
+    return values[0] if len(values) == 1 else values
+
+
+def _validation_tuple(validation_data):
+    if isinstance(validation_data, tuple):
+        if len(validation_data) == 2:
+            return validation_data[0], validation_data[1], None
+        if len(validation_data) == 3:
+            return validation_data
+        raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight); "
+                         f"received a tuple of {len(validation_data)}")
+    return validation_data, None, None
+
+
+def _class_weights_to_sample_weight(y, class_weight, sample_weight):
+    if isinstance(y, (list, dict)):
+        raise ValueError("class_weight is only supported for models with a single output")
+    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    labels = y.argmax(-1) if (y.ndim > 1 and y.shape[-1] > 1) else y.reshape(len(y), -1)[:, 0].astype(int)
+    table = np.ones(int(max(max(class_weight), labels.max())) + 1, dtype=np.float32)
+    for k, v in class_weight.items():
+        table[int(k)] = v
+    sw = table[labels]
+    if sample_weight is not None:
+        sw = sw * np.asarray(sample_weight, dtype=np.float32)
+    return sw
+
