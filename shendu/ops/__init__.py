@@ -17,6 +17,9 @@ from .elementwise import (abs, absolute, add, cast, clip, divide, equal, exp, gr
                           not_equal, power, sign, sqrt, square, subtract, true_divide, where)
 from .embedding import embedding, take  # noqa: F401
 from .linalg import dot, linear, matmul  # noqa: F401
+from .losses import (binary_cross_entropy, categorical_cross_entropy, huber,  # noqa: F401
+                     mean_absolute_error, mean_squared_error, sigmoid_binary_cross_entropy,
+                     softmax_cross_entropy)
 from .normalization import batch_norm, batch_normalization, layer_norm  # noqa: F401
 from .pooling import (average_pool, average_pool1d, average_pool2d, average_pool3d,  # noqa: F401
                       avg_pool, avg_pool1d, avg_pool2d, avg_pool3d, global_average_pool,
