@@ -6,8 +6,9 @@
 Strings resolve only through the table below (never through imports), so a saved
 configuration cannot make shendu load arbitrary code.
 """
-import difflib
 import inspect
+
+from .._registry import lookup
 
 from .loss import Loss, LossFunctionWrapper, reduce_weighted_values  # noqa: F401
 from .losses import (BinaryCrossentropy, BinaryFocalCrossentropy,  # noqa: F401
@@ -47,14 +48,7 @@ for _name, _obj in ALL_OBJECTS.items():
 del _name, _obj
 
 
-def _lookup(kind, table, identifier):
-    """``table[identifier]``, or a ValueError naming the closest valid name (difflib)."""
-    if identifier in table:
-        return table[identifier]
-    close = difflib.get_close_matches(identifier, list(table), n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    raise ValueError(f"Unknown {kind}: '{identifier}'.{hint} "
-                     f"Valid names: {', '.join(sorted(table))}")
+_lookup = lookup  # one name lookup for every string-configurable namespace
 
 
 def get(identifier):

@@ -6,8 +6,9 @@
 Metrics work on the ``.data`` of Tensors (or on arrays) with NumPy, never build an
 autograd graph, and strings resolve only through the table below.
 """
-import difflib
 import inspect
+
+from .._registry import lookup
 
 from .accuracy_metrics import (Accuracy, BinaryAccuracy, CategoricalAccuracy,  # noqa: F401
                                SparseCategoricalAccuracy, SparseTopKCategoricalAccuracy,
@@ -58,14 +59,7 @@ _BY_NAME = {
 _CLASS_NAMES = {cls.__name__: cls for cls in _CLASSES if cls not in (Metric, MeanMetricWrapper)}
 
 
-def _lookup(kind, table, identifier):
-    """``table[identifier]``, or a ValueError naming the closest valid name (difflib)."""
-    if identifier in table:
-        return table[identifier]
-    close = difflib.get_close_matches(identifier, list(table), n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    raise ValueError(f"Unknown {kind}: '{identifier}'.{hint} "
-                     f"Valid names: {', '.join(sorted(table))}")
+_lookup = lookup  # one name lookup for every string-configurable namespace
 
 
 def _loss_kind(loss):

@@ -5,7 +5,7 @@
     opt.apply(grads, model.trainable_weights)      # Keras style
     loss.backward(); opt.step(params); opt.zero_grad(params)   # PyTorch style
 """
-import difflib
+from .._registry import lookup
 
 from . import schedules  # noqa: F401
 from .adagrad import Adadelta, Adagrad
@@ -25,12 +25,7 @@ ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 def _lookup(name, custom_objects=None):
     if custom_objects and name in custom_objects:
         return custom_objects[name]
-    if isinstance(name, str) and name.lower() in ALL_OBJECTS_DICT:
-        return ALL_OBJECTS_DICT[name.lower()]
-    valid = sorted(ALL_OBJECTS_DICT)
-    close = difflib.get_close_matches(str(name).lower(), valid, n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
-    raise ValueError(f"Unknown optimizer: '{name}'.{hint} Valid names: {', '.join(valid)}")
+    return lookup("optimizer", ALL_OBJECTS_DICT, name.lower() if isinstance(name, str) else name)
 
 
 def serialize(optimizer):
