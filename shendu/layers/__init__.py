@@ -4,4 +4,19 @@ from .layer import KerasTensor, Layer  # noqa: F401
 from .merging import (Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract,  # noqa: F401
                       add, average, concatenate, maximum, minimum, multiply, subtract)
 from .regularization import Dropout  # noqa: F401
-from .reshaping import Flatten, Permute, RepeatVector, Reshape  # noqa: F401
+from .reshaping import (Cropping1D, Cropping2D, Flatten, Permute, RepeatVector,  # noqa: F401
+                        Reshape, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D)
+from .convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose,  # noqa: F401
+                            Convolution1D, Convolution1DTranspose, Convolution2D,
+                            Convolution2DTranspose, DepthwiseConv1D, DepthwiseConv2D,
+                            SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
+                            SeparableConvolution2D)
+from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D,  # noqa: F401
+                      GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAvgPool1D,
+                      GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPooling1D,
+                      GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
+from .normalization import BatchNormalization, LayerNormalization  # noqa: F401
+from .embedding import Embedding  # noqa: F401
+from .preprocessing import (CenterCrop, Normalization, RandomContrast, RandomCrop,  # noqa: F401
+                            RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
+                            Resizing)
