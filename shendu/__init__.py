@@ -15,6 +15,6 @@ from .ops.random import Generator, manual_seed  # noqa: F401
 from . import testing  # noqa: F401
 from . import datasets  # noqa: F401
 from . import (activations, constraints, initializers, layers, regularizers,  # noqa: F401,E402
-               losses, metrics, optimizers, callbacks, utils, models, data)
+               losses, metrics, optimizers, callbacks, utils, models, data, saving)
 from .layers import Input, InputLayer  # noqa: F401,E402
 from .models import Model, Sequential  # noqa: F401,E402

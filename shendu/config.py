@@ -35,3 +35,33 @@ def set_epsilon(value):
 def float_dtype():
     """``floatx()`` as a NumPy dtype."""
     return np.dtype(_FLOATX)
+
+
+# ---- determinism -------------------------------------------------------------------------
+_DETERMINISTIC = False
+
+
+def enable_determinism():
+    """Ask for bit-reproducible runs: same seed, same data, same results.
+
+    shendu's kernels are NumPy code with a fixed reduction order, and every random
+    draw (initializers, dropout, shuffling) comes from generators that
+    ``shendu.utils.set_random_seed`` seeds and that checkpoints save, so a run with a
+    fixed seed is reproducible on one machine already; this flag records the intent
+    for code that has a faster, order-changing path (it must take the fixed-order path
+    while the flag is on). What is NOT guaranteed bit-for-bit: results across machines
+    or BLAS libraries (matmul blocking differs with the CPU and thread count), and
+    across NumPy versions. Pin BLAS threads (OMP_NUM_THREADS) for reproducible matmuls.
+    """
+    global _DETERMINISTIC
+    _DETERMINISTIC = True
+
+
+def disable_determinism():
+    global _DETERMINISTIC
+    _DETERMINISTIC = False
+
+
+def is_determinism_enabled():
+    """Whether ``enable_determinism()`` is in effect."""
+    return _DETERMINISTIC

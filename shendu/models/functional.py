@@ -122,3 +122,13 @@ class Functional(Model):
 
     def _maybe_build(self, input_shape):
         self.built = True
+
+    def get_config(self):
+        """Keras's layout: each layer's config and inbound nodes ([layer, node, tensor] refs)."""
+        from ..saving.serialization import functional_get_config
+        return functional_get_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..saving.serialization import functional_from_config
+        return functional_from_config(config, custom_objects)

@@ -41,3 +41,20 @@ class Model(Trainer, Layer):
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
+
+    # ---- saving (shendu/saving: one zip format, atomic writes, safe loading) ------------------
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """Save architecture, weights, compile arguments and training state to one file
+        (``.keras``, ``.h5`` or any name: the content is shendu's zip format)."""
+        from ..saving import save_model
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Save the weights only (e.g. ``"w.weights.h5"``), atomically."""
+        from ..saving import save_weights
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights by path and shape; mismatches raise unless ``skip_mismatch``."""
+        from ..saving import load_weights
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)

@@ -95,3 +95,8 @@ class Sequential(Model):
         return {"name": self.name, "trainable": self.trainable,
                 "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self._layers],
                 "input_shape": list(self._input_batch_shape) if self._input_batch_shape else None}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..saving.serialization import sequential_from_config
+        return sequential_from_config(config, custom_objects)

@@ -1,0 +1,337 @@
+"""``save_model`` / ``load_model`` / ``save_weights`` / ``load_weights``.
+
+What a model file holds (``shendu.json`` + ``tensors.safetensors``, see ``file_format``):
+
+* ``architecture``: the ``get_config`` tree, every class by its registered name;
+* ``compile``: optimizer (with its learning-rate schedule), losses, loss weights, metrics;
+* ``training_state``: the epoch reached, the state of shendu's global random generator
+  and of every layer's own generator (Dropout with a seed), and the optimizer's state
+  (iterations and slots) as tensors ``optimizer/<name>``;
+* the weights as tensors ``weights/<path>``, in ``model.weights`` order.
+
+Loading rebuilds the model, loads the weights, compiles, restores the optimizer and
+then the random generators, so ``fit(initial_epoch=saved_epoch)`` continues the run
+exactly where it stopped. Loading never changes anything if it fails (the global
+generator is put back), and a successful load without training state leaves the
+global generator as it was.
+"""
+import os
+import warnings
+
+import numpy as np
+
+from . import file_format
+from .safe_tensors import UnsafeFileError, decode, encode
+from .serialization import (NotSerializable, allocation_budget, check_config_tree,
+                            deserialize_compile, deserialize_layer, serialize_compile,
+                            serialize_layer)
+
+_BIT_GENERATORS = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM,
+                   "MT19937": np.random.MT19937, "Philox": np.random.Philox,
+                   "SFC64": np.random.SFC64}
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def _check_overwrite(filepath, overwrite):
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"'{filepath}' exists and overwrite=False")
+
+
+def _weight_tensors(model):
+    tensors, names, seen = {}, [], set()
+    for w in model.weights:
+        name = f"weights/{w.path}"
+        k = 1
+        while name in seen:
+            name = f"weights/{w.path}#{k}"
+            k += 1
+        seen.add(name)
+        names.append(name)
+        tensors[name] = np.asarray(w.data)
+    return tensors, names
+
+
+def _generator_state(gen):
+    state = gen.bit_generator.state
+    return _to_json(state)
+
+
+def _to_json(x):
+    if isinstance(x, dict):
+        return {k: _to_json(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def _generator_from_state(state, what):
+    """A new Generator in ``state``; the name of the bit generator comes from a fixed table."""
+    if not isinstance(state, dict) or state.get("bit_generator") not in _BIT_GENERATORS:
+        raise UnsafeFileError(f"{what}: a generator state must name one of "
+                              f"{sorted(_BIT_GENERATORS)}; received {str(state)[:120]}")
+    bit = _BIT_GENERATORS[state["bit_generator"]]()
+    try:
+        bit.state = state
+    except Exception as e:  # noqa: BLE001 - numpy validates the state's fields
+        raise UnsafeFileError(f"{what}: invalid generator state ({e})") from None
+    return np.random.Generator(bit)
+
+
+def _layer_generators(model):
+    """{layer index in _all_layers(): {attribute: state}} for every own generator."""
+    out = {}
+    for i, layer in enumerate(model._all_layers()):
+        states = {}
+        for attr, value in vars(layer).items():
+            if isinstance(value, np.random.Generator):
+                states[attr] = _generator_state(value)
+            elif hasattr(value, "_rng") and isinstance(getattr(value, "_rng"), np.random.Generator):
+                states[f"{attr}._rng"] = _generator_state(value._rng)
+        if states:
+            out[str(i)] = {"layer": layer.name, "class_name": type(layer).__name__, "states": states}
+    return out
+
+
+def _training_state(model):
+    from ..ops import random as _random
+    history = getattr(model, "history", None)
+    epochs = getattr(history, "epoch", None)
+    return {"epoch": int(epochs[-1]) + 1 if epochs else None,
+            "global_generator": _generator_state(_random.default_generator()),
+            "layer_generators": _layer_generators(model),
+            "optimizer_built": bool(getattr(model.optimizer, "built", False))}
+
+
+# ---- saving ----------------------------------------------------------------------------------
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Write ``model`` (architecture, weights, compile arguments, training state) atomically.
+
+    The file name is free: ``.keras``, ``.h5`` and ``.shendu`` all get shendu's zip format.
+    """
+    filepath = os.fspath(filepath)
+    _check_overwrite(filepath, overwrite)
+    tensors, names = _weight_tensors(model)
+    doc = {"kind": "model", "shendu_version": _version(), "architecture": serialize_layer(model),
+           "weights": names, "compile": None, "training_state": None}
+    if getattr(model, "compiled", False) and model.optimizer is not None and include_optimizer:
+        try:
+            doc["compile"] = serialize_compile(model)
+        except NotSerializable as e:
+            warnings.warn(f"save_model: the compile arguments cannot be saved ({e}); the model "
+                          "is saved uncompiled", stacklevel=3)
+        if doc["compile"] is not None:
+            doc["training_state"] = _training_state(model)
+            for key, value in model.optimizer.get_state().items():
+                tensors[f"optimizer/{key}"] = value
+    try:
+        import json
+        json.dumps(doc, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"save_model: the model's configuration is not JSON-serializable ({e}); "
+                         "every get_config() must return plain Python values") from None
+    file_format.write(filepath, doc, encode(tensors, {"format": "shendu"}))
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Write only the weights (by path, in ``model.weights`` order), atomically."""
+    filepath = os.fspath(filepath)
+    _check_overwrite(filepath, overwrite)
+    tensors, names = _weight_tensors(model)
+    file_format.write(filepath, {"kind": "weights", "shendu_version": _version(), "weights": names},
+                      encode(tensors, {"format": "shendu"}))
+
+
+def _version():
+    from .. import __version__
+    return __version__
+
+
+# ---- loading ---------------------------------------------------------------------------------
+def _read_checked(filepath):
+    doc, block = file_format.read(filepath)
+    tensors = {}
+    if block is not None:
+        tensors, _ = decode(block, f"'{filepath}': {file_format.TENSORS_NAME}")
+    names = doc.get("weights", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise UnsafeFileError(f"'{filepath}': 'weights' must be a list of tensor names")
+    if len(set(names)) != len(names):
+        raise UnsafeFileError(f"'{filepath}': duplicate weight names in the file")
+    absent = [n for n in names if n not in tensors]
+    if absent:
+        raise UnsafeFileError(f"'{filepath}': weights {absent[:5]} are listed but not stored")
+    return doc, tensors, names
+
+
+def _plan_weights(model, tensors, names, source, skip_mismatch):
+    """Pairs (variable, array) to assign, checked in full before anything is written."""
+    own = model.weights
+    own_paths = [w.path for w in own]
+    file_paths = [n[len("weights/"):] for n in names]
+    pairs, problems = [], []
+    if sorted(own_paths) == sorted(file_paths) and len(set(own_paths)) == len(own_paths):
+        by_path = dict(zip(file_paths, names))
+        candidates = [(w, by_path[w.path]) for w in own]
+    else:  # paths differ (layers renamed by a new instance): match by position, as Keras does
+        candidates = list(zip(own, names))
+        problems += [f"model weight '{w.path}' {tuple(w.shape)} has no counterpart in the file"
+                     for w in own[len(names):]]
+        problems += [f"file weight '{n[8:]}' {tuple(tensors[n].shape)} has no counterpart in the "
+                     "model" for n in names[len(own):]]
+    for var, name in candidates:
+        value = tensors[name]
+        if tuple(value.shape) != tuple(var.shape):
+            problems.append(f"'{var.path}': the model expects shape {tuple(var.shape)}, the file "
+                            f"has '{name[8:]}' of shape {tuple(value.shape)}")
+        elif value.dtype.kind not in "fiub" or (np.dtype(var.dtype).kind == "f") != (value.dtype.kind == "f"):
+            problems.append(f"'{var.path}': dtype {value.dtype} cannot load into {var.dtype}")
+        else:
+            pairs.append((var, value))
+    if problems and not skip_mismatch:
+        raise ValueError(f"{source}: {len(problems)} weight mismatch(es) with model "
+                         f"'{model.name}':\n  - " + "\n  - ".join(problems) +
+                         "\nPass skip_mismatch=True to load the weights that fit.")
+    if problems:
+        warnings.warn(f"{source}: skipped {len(problems)} mismatched weight(s):\n  - "
+                      + "\n  - ".join(problems), stacklevel=3)
+    return pairs
+
+
+def load_weights(model, filepath, skip_mismatch=False):
+    """Load weights saved by ``save_weights`` or ``save_model`` into ``model`` (by path
+    when the paths match, else by position; shapes must agree)."""
+    filepath = os.fspath(filepath)
+    doc, tensors, names = _read_checked(filepath)
+    if doc.get("kind") not in ("weights", "model"):
+        raise UnsafeFileError(f"'{filepath}': unknown kind {doc.get('kind')!r}")
+    if not model.weights and names:
+        _build_from_shape(model, getattr(model, "_build_input_shape", None), filepath)
+    for var, value in _plan_weights(model, tensors, names, f"'{filepath}'", skip_mismatch):
+        var.assign(value.astype(var.dtype))
+
+
+def _build_from_shape(model, shape, source):
+    """Create a subclassed model's weights with one forward pass on zeros."""
+    from ..autograd.grad_mode import no_grad
+    if shape is None:
+        raise ValueError(f"{source}: the model has no weights yet and its input shape is unknown; "
+                         "call the model on data (or build it) before loading weights")
+
+    def zeros(s):
+        if isinstance(s, dict):
+            return {k: zeros(v) for k, v in s.items()}
+        if isinstance(s, (list, tuple)) and s and isinstance(s[0], (list, tuple, dict)):
+            return [zeros(v) for v in s]
+        return np.zeros([1 if d is None else int(d) for d in s], dtype=model.dtype)
+    with no_grad():
+        model(zeros(shape), training=False)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Rebuild a model saved by ``model.save``; nothing in the file can run code.
+
+    Args:
+        filepath: a file written by ``save_model`` (any name: ``.keras``, ``.h5``, ...).
+        custom_objects: ``{name: class or function}`` for custom layers, models,
+            schedules, and (with ``safe_mode=False``) the functions of Lambda layers.
+        compile: compile the model as it was and restore its training state.
+        safe_mode: refuse Lambda layers. Only the caller can turn it off; nothing in the
+            file is consulted.
+
+    Raises:
+        ValueError (``UnsafeFileError``): a broken, forged or foreign file, an unknown
+            class, a Lambda in safe mode; FileNotFoundError.
+    """
+    from ..ops import random as _random
+    filepath = os.fspath(filepath)
+    safe_mode = True if safe_mode is None else bool(safe_mode)
+    doc, tensors, names = _read_checked(filepath)
+    if doc.get("kind") != "model":
+        raise UnsafeFileError(f"'{filepath}' holds {doc.get('kind')!r}, not a model: use "
+                              "model.load_weights() for a weights file")
+    arch = doc.get("architecture")
+    if not isinstance(arch, dict):
+        raise UnsafeFileError(f"'{filepath}': the architecture must be a JSON object")
+    check_config_tree(arch, f"'{filepath}': architecture")
+    source = f"'{filepath}'"
+    budget = sum(int(tensors[n].size) for n in names) + 64
+    global_gen = _random.default_generator()
+    saved_global = global_gen.bit_generator.state
+    try:
+        with allocation_budget(budget, source):
+            model = deserialize_layer(arch, custom_objects, safe_mode)
+            pending = getattr(model, "_pending_build_shape", None)
+            if pending is not None and not model.weights:
+                _build_from_shape(model, pending, source)
+        for var, value in _plan_weights(model, tensors, names, source, skip_mismatch=False):
+            var.assign(value.astype(var.dtype))
+        generators = []
+        if compile and doc.get("compile"):
+            model.compile(**deserialize_compile(doc["compile"], custom_objects))
+            state = doc.get("training_state")
+            if state is not None:
+                generators = _restore_training_state(model, state, tensors, source)
+    finally:
+        # Building drew initial weights from the global generator: put it back, so that a
+        # load (successful or not) leaves shendu's randomness untouched.
+        _set_global(global_gen, saved_global)
+    for target, gen in generators:
+        target(gen)
+    return model
+
+
+def _set_global(current, state):
+    from ..ops import random as _random
+    if _random.default_generator() is not current:
+        _random._global = current
+    current.bit_generator.state = state
+
+
+def _restore_training_state(model, state, tensors, source):
+    """Optimizer state now; generator restorers returned, to run once nothing can fail."""
+    from ..ops import random as _random
+    if not isinstance(state, dict):
+        raise UnsafeFileError(f"{source}: training_state must be an object")
+    opt_state = {k[len("optimizer/"):]: v for k, v in tensors.items() if k.startswith("optimizer/")}
+    epoch = state.get("epoch")
+    if epoch is not None and (type(epoch) is not int or epoch < 0):
+        raise UnsafeFileError(f"{source}: epoch must be a non-negative integer; received {epoch!r}")
+    if state.get("optimizer_built"):
+        model.optimizer.build(model.trainable_weights)
+    try:
+        model.optimizer.set_state(opt_state)
+    except ValueError as e:
+        raise UnsafeFileError(f"{source}: optimizer state does not match: {e}") from None
+    restorers = []
+    if state.get("global_generator") is not None:
+        gen = _generator_from_state(state["global_generator"], f"{source}: global generator")
+
+        def set_global(g):
+            current = _random.default_generator()
+            if type(current.bit_generator) is type(g.bit_generator):
+                current.bit_generator.state = g.bit_generator.state
+            else:
+                _random._global = g
+        restorers.append((set_global, gen))
+    layers = model._all_layers()
+    layer_states = state.get("layer_generators") or {}
+    if not isinstance(layer_states, dict):
+        raise UnsafeFileError(f"{source}: layer_generators must be an object")
+    for key, entry in layer_states.items():
+        if not key.isdigit() or int(key) >= len(layers) or not isinstance(entry, dict) \
+                or not isinstance(entry.get("states"), dict):
+            raise UnsafeFileError(f"{source}: bad layer generator entry {key!r}")
+        layer = layers[int(key)]
+        for attr, st in entry["states"].items():
+            owner_attr, _, sub = attr.partition(".")
+            owner = getattr(layer, owner_attr, None) if not sub else \
+                getattr(getattr(layer, owner_attr, None), sub, None)
+            if not isinstance(owner, np.random.Generator):
+                raise UnsafeFileError(f"{source}: layer '{layer.name}' has no generator '{attr}'")
+            gen = _generator_from_state(st, f"{source}: generator {attr} of layer '{layer.name}'")
+            restorers.append((lambda g, target=owner: setattr(target.bit_generator, "state",
+                                                              g.bit_generator.state), gen))
+    model.saved_epoch = epoch
+    return restorers
