@@ -17,3 +17,6 @@ from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, 
                       GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
 from .normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from .embedding import Embedding  # noqa: F401
+from .preprocessing import (CenterCrop, Normalization, RandomContrast, RandomCrop,  # noqa: F401
+                            RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
+                            Resizing)
