@@ -96,9 +96,15 @@ def _layer_generators(model):
 
 def _training_state(model):
     from ..ops import random as _random
-    history = getattr(model, "history", None)
-    epochs = getattr(history, "epoch", None)
-    return {"epoch": int(epochs[-1]) + 1 if epochs else None,
+    # The epochs completed: the trainer's own count if it keeps one, else the History.
+    # NOTE: inside fit, ModelCheckpoint runs before History records the epoch, so a
+    # checkpoint written from on_epoch_end reads one epoch low until the trainer sets
+    # `_completed_epochs` (pass initial_epoch to fit explicitly in that case, as in Keras).
+    epoch = getattr(model, "_completed_epochs", None)
+    if epoch is None:
+        epochs = getattr(getattr(model, "history", None), "epoch", None)
+        epoch = int(epochs[-1]) + 1 if epochs else None
+    return {"epoch": epoch,
             "global_generator": _generator_state(_random.default_generator()),
             "layer_generators": _layer_generators(model),
             "optimizer_built": bool(getattr(model.optimizer, "built", False))}
