@@ -4,6 +4,7 @@ Strings resolve only through these tables, never through imports, so a
 configuration (or a saved file) cannot make shendu load arbitrary code.
 """
 import difflib
+import re
 
 
 def lookup(kind, table, identifier):
@@ -21,10 +22,8 @@ def lookup(kind, table, identifier):
 
 
 def snake_case(name):
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and (not name[i - 1].isupper() or
-                                   (i + 1 < len(name) and name[i + 1].islower())):
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
+    """Keras's default layer names: 'MaxPooling2D' -> 'max_pooling2d', 'Dense' -> 'dense'."""
+    # An uppercase letter starts a new word only when a lowercase run follows it
+    # ('Pooling'), or when it follows a lowercase letter ('xY'); digits glue on.
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
