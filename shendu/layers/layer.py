@@ -10,6 +10,7 @@ A layer called on Tensors (or arrays) computes right away, so it works in a
 PyTorch-style loop with ``loss.backward()``; called on symbolic ``KerasTensor``s
 (from ``shendu.Input``) it records a node of a Functional model instead.
 """
+import contextvars
 import itertools
 from collections import defaultdict
 
@@ -24,6 +25,9 @@ from ..autograd.tensor import Tensor
 from ..autograd.variable import Variable
 
 _name_counters = defaultdict(itertools.count)
+# Set by the loader while it rebuilds a model from a file: called with (layer, shape)
+# before each weight is allocated, so a forged config cannot allocate without bound.
+weight_allocation_guard = contextvars.ContextVar("weight_allocation_guard", default=None)
 _ALLOWED_BASE_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "input_dim", "autocast"}
 
 
@@ -149,6 +153,9 @@ class Layer:
                    regularizer=None, constraint=None, name=None):
         """Create a weight (a ``Variable``) owned by this layer."""
         shape = tuple(int(s) for s in shape)
+        guard = weight_allocation_guard.get()
+        if guard is not None:
+            guard(self, shape)
         init = _initializers.get(initializer) or _initializers.Zeros()
         var = Variable(init, shape=shape, dtype=dtype or self.dtype,
                        trainable=trainable and self._trainable, name=name)
@@ -288,7 +295,14 @@ class Layer:
         self._maybe_build(_shape_of(inputs))
         if not self._accepts_training():
             kwargs.pop("training", None)
-        return self.call(inputs, *args, **kwargs)
+        outputs = self.call(inputs, *args, **kwargs)
+        if hasattr(self, "compute_mask") and isinstance(outputs, Tensor):
+            # Keras masking: a layer that defines compute_mask (Embedding(mask_zero=True),
+            # Masking, RNN) hands its output mask to the next layer as `_keras_mask`.
+            mask = self.compute_mask(inputs, getattr(inputs, "_keras_mask", None))
+            if mask is not None:
+                outputs._keras_mask = mask
+        return outputs
 
     def _accepts_training(self):
         import inspect

@@ -96,10 +96,8 @@ def _layer_generators(model):
 
 def _training_state(model):
     from ..ops import random as _random
-    # The epochs completed: the trainer's own count if it keeps one, else the History.
-    # NOTE: inside fit, ModelCheckpoint runs before History records the epoch, so a
-    # checkpoint written from on_epoch_end reads one epoch low until the trainer sets
-    # `_completed_epochs` (pass initial_epoch to fit explicitly in that case, as in Keras).
+    # The epochs completed: fit sets `_completed_epochs` before on_epoch_end, so a
+    # ModelCheckpoint written there records its own epoch; outside fit, the History.
     epoch = getattr(model, "_completed_epochs", None)
     if epoch is None:
         epochs = getattr(getattr(model, "history", None), "epoch", None)

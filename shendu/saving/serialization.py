@@ -6,8 +6,6 @@ it: each layer with its config and its inbound nodes, where a tensor is referenc
 ``[layer name, node index, tensor index]``.
 """
 import contextlib
-import contextvars
-import threading
 
 import numpy as np
 
@@ -317,48 +315,30 @@ def deserialize_compile(args, custom_objects=None):
 
 
 # ---- allocation budget ---------------------------------------------------------------------
-_budget = contextvars.ContextVar("shendu_saving_budget", default=None)
-_patch_lock = threading.Lock()
-_patch_users = [0, None]
-
-
 @contextlib.contextmanager
 def allocation_budget(n_elements, source):
     """While rebuilding a model from a file, refuse weights beyond ``n_elements`` in total.
 
     The file's own tensors bound what a legitimate architecture needs, so a forged config
-    (``Dense(units=10**9)``) fails before its weights are allocated. Implemented by
-    wrapping ``Layer.add_weight`` for the duration (other threads pass through unchecked).
+    (``Dense(units=10**9)``) fails before its weights are allocated: ``Layer.add_weight``
+    consults the guard installed here (a context variable, so other threads are unaffected).
     """
-    from ..layers.layer import Layer
-    with _patch_lock:
-        if _patch_users[0] == 0:
-            original = Layer.__dict__["add_weight"]
-            _patch_users[1] = original
+    from ..layers.layer import weight_allocation_guard
+    remaining = [int(n_elements)]
 
-            def add_weight(self, *args, **kwargs):
-                budget = _budget.get()
-                if budget is not None:
-                    shape = kwargs["shape"] if "shape" in kwargs else (args[0] if args else ())
-                    count = 1
-                    for s in shape:
-                        count *= max(int(s), 0)
-                    if count > budget[0]:
-                        raise UnsafeFileError(
-                            f"{budget[1]}: layer '{self.name}' would allocate a weight of shape "
-                            f"{tuple(shape)}, more than the file's tensors hold; the "
-                            "architecture does not match its weights (forged or broken file)")
-                    budget[0] -= count
-                return original(self, *args, **kwargs)
-            add_weight.__doc__ = original.__doc__
-            Layer.add_weight = add_weight
-        _patch_users[0] += 1
-    token = _budget.set([int(n_elements), source])
+    def guard(layer, shape):
+        count = 1
+        for s in shape:
+            count *= max(int(s), 0)
+        if count > remaining[0]:
+            raise UnsafeFileError(
+                f"{source}: layer '{layer.name}' would allocate a weight of shape "
+                f"{tuple(shape)}, more than the file's tensors hold; the "
+                "architecture does not match its weights (forged or broken file)")
+        remaining[0] -= count
+
+    token = weight_allocation_guard.set(guard)
     try:
         yield
     finally:
-        _budget.reset(token)
-        with _patch_lock:
-            _patch_users[0] -= 1
-            if _patch_users[0] == 0:
-                Layer.add_weight = _patch_users[1]
+        weight_allocation_guard.reset(token)

@@ -261,6 +261,7 @@ class Trainer:
                                          steps=validation_steps, verbose=0, return_dict=True,
                                          _internal=True)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            self._completed_epochs = epoch + 1  # a checkpoint saved by a callback resumes after it
             callbacks.on_epoch_end(epoch, epoch_logs)
             logs = epoch_logs
             if self.stop_training:
