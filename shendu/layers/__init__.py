@@ -20,3 +20,5 @@ from .embedding import Embedding  # noqa: F401
 from .preprocessing import (CenterCrop, Normalization, RandomContrast, RandomCrop,  # noqa: F401
                             RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
                             Resizing)
+from .rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking,  # noqa: F401
+                  SimpleRNN, SimpleRNNCell, TimeDistributed)

@@ -1,0 +1,304 @@
+"""The recurrent layer ``RNN(cell)`` and the Keras layers built on it: SimpleRNN, LSTM, GRU.
+
+``RNN`` loops a cell over the time axis of a (batch, timesteps, features) input.
+Built-in cells with supported activations run the whole sequence as one fused
+Function (one input projection for all steps, a NumPy/Numba time loop, BPTT in
+the same Function); any other cell -- your own included -- is stepped in Python
+with ordinary ops, which autograd differentiates. Both give the same numbers.
+
+Masking: a (batch, timesteps) boolean mask, given as ``mask=`` or attached by the
+layer before (``Masking``, ``Embedding(mask_zero=True)``) as ``inputs._keras_mask``.
+At a masked step the state is carried through unchanged and the step contributes
+no gradient; its output repeats the previous output (zeros when
+``zero_output_for_mask``, which Bidirectional sets), as Keras.
+"""
+import numpy as np
+
+from ... import activations, constraints, initializers, ops, regularizers
+from ...autograd.tensor import Tensor
+from ..layer import Layer, shape_error
+from .cells import CELLS, GRUCell, LSTMCell, SimpleRNNCell
+
+
+def _sizes(cell):
+    s = cell.state_size
+    return list(s) if isinstance(s, (list, tuple)) else [s]
+
+
+def mask_array(mask):
+    """A mask (Tensor, array or None) as a NumPy bool array, or None."""
+    if mask is None:
+        return None
+    return np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+
+
+def serialize_cell(cell):
+    return {"class_name": type(cell).__name__, "config": cell.get_config()}
+
+
+def deserialize_cell(config, custom_objects=None):
+    if not isinstance(config, dict):
+        return config
+    table = {**CELLS, **(custom_objects or {})}
+    name = config.get("class_name")
+    if name not in table:
+        raise ValueError(f"RNN: unknown cell class '{name}'; pass it in custom_objects "
+                         f"(known: {sorted(table)})")
+    return table[name].from_config(config.get("config", {}))
+
+
+class RNN(Layer):
+    """Base class for recurrent layers: runs ``cell`` over the time axis.
+
+    Args:
+        cell: a cell Layer with ``call(inputs, states, training)`` returning
+            ``(output, new_states)``, a ``state_size`` (int or list) and optionally
+            ``output_size`` and ``get_initial_state(batch_size)``.
+        return_sequences: return every step's output (batch, timesteps, units) instead of
+            the last one (batch, units).
+        return_state: also return the final states: ``[output, *states]``.
+        go_backwards: process the sequence backwards (outputs come in processing order).
+        stateful: the final states of a batch are the initial states of the next one
+            (same batch size); ``reset_states()`` zeroes them.
+        unroll: accepted for Keras compatibility (the loop is never unrolled).
+        zero_output_for_mask: masked steps output zeros instead of the previous output.
+
+    Call arguments: ``inputs`` (batch, timesteps, features), ``initial_state`` (list of
+    (batch, state_size) arrays), ``mask`` (batch, timesteps) bool, ``training``.
+
+    Example:
+        >>> import numpy as np, shendu
+        >>> layer = shendu.layers.RNN(shendu.layers.LSTMCell(8), return_sequences=True)
+        >>> layer(np.zeros((2, 5, 3), np.float32)).shape
+        (2, 5, 8)
+    """
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False, activity_regularizer=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(cell, (list, tuple)):
+            raise ValueError("RNN: stacked cells (a list of cells) are not supported; stack RNN "
+                             "layers with return_sequences=True instead")
+        if not hasattr(cell, "call") or not hasattr(cell, "state_size"):
+            raise ValueError(f"RNN: `cell` must be a layer with call(inputs, states) and a "
+                             f"state_size. Received: cell={cell!r}")
+        self.cell = cell
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.states = None
+
+    # ---- calling ----------------------------------------------------------------------
+    def __call__(self, inputs, *args, initial_state=None, **kwargs):
+        if "mask" not in kwargs and getattr(inputs, "_keras_mask", None) is not None:
+            kwargs["mask"] = inputs._keras_mask
+        if initial_state is not None:
+            init = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            inputs = [inputs] + init
+        return super().__call__(inputs, *args, **kwargs)
+
+    def _check_input_shape(self, input_shape):
+        shape = input_shape[0] if isinstance(input_shape, list) else input_shape
+        if not isinstance(shape, tuple) or len(shape) != 3 or shape[-1] is None:
+            raise shape_error(self, "a 3-D input (batch, timesteps, features)", shape)
+
+    def build(self, input_shape):
+        shape = input_shape[0] if isinstance(input_shape, list) else input_shape
+        self.cell._maybe_build((shape[0], shape[-1]))
+        for w in self.cell._weights:
+            if not w.path.startswith(self.name + "/"):
+                w.path = f"{self.name}/{w.path}"  # Keras's path: lstm/lstm_cell/kernel
+
+    def _initial_states(self, batch, initial_state):
+        sizes = _sizes(self.cell)
+        if initial_state is not None:
+            if len(initial_state) != len(sizes):
+                raise ValueError(f"Layer '{self.name}' expects {len(sizes)} initial state(s) of sizes "
+                                 f"{sizes}, received {len(initial_state)}")
+            return list(initial_state)
+        if self.stateful and self.states is not None:
+            if self.states[0].shape[0] != batch:
+                raise ValueError(f"Stateful layer '{self.name}' holds states for batch size "
+                                 f"{self.states[0].shape[0]}, received a batch of {batch}; "
+                                 "a stateful RNN needs a fixed batch size (or reset_states())")
+            return [s for s in self.states]
+        if hasattr(self.cell, "get_initial_state"):
+            return self.cell.get_initial_state(batch)
+        return [np.zeros((batch, s), self.dtype) for s in sizes]
+
+    def call(self, inputs, initial_state=None, mask=None, training=None):
+        if isinstance(inputs, (list, tuple)):
+            inputs, initial_state = inputs[0], (list(inputs[1:]) or initial_state)
+        mask = mask_array(mask if mask is not None else getattr(inputs, "_keras_mask", None))
+        if mask is not None and mask.ndim == 3:
+            mask = mask.any(axis=-1)
+        B, T = inputs.shape[:2]
+        states = self._initial_states(B, initial_state)
+        cell = self.cell
+        training = bool(training)
+        for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+            if hasattr(cell, reset):
+                getattr(cell, reset)()
+        if getattr(cell, "_fusable", None) is not None and cell._fusable() and T > 0:
+            packed, k = cell._fused_sequence(inputs, states, mask, training, self.go_backwards,
+                                             self.return_sequences, self.zero_output_for_mask)
+            j = T if self.return_sequences else 0
+            seq = packed[:, :T] if self.return_sequences else None
+            last = packed[:, j]
+            finals = [packed[:, j + 1 + i] for i in range(k)]
+        else:
+            seq, last, finals = self._loop(inputs, states, mask, training)
+        if self.stateful:
+            self.states = [np.array(f.data if isinstance(f, Tensor) else f) for f in finals]
+        output = seq if self.return_sequences else last
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(output) / max(B, 1))
+        if self.return_state:
+            return [output] + list(finals)
+        return output
+
+    def _loop(self, x, states, mask, training):
+        """Step the cell in Python (any cell); autograd differentiates through the steps."""
+        T = x.shape[1]
+        states = [s if isinstance(s, Tensor) else Tensor(s) for s in states]
+        order = range(T - 1, -1, -1) if self.go_backwards else range(T)
+        outs, prev = [], None
+        for t in order:
+            out, new = self.cell(x[:, t], states, training=training)
+            new = list(new) if isinstance(new, (list, tuple)) else [new]
+            if mask is not None:
+                m = mask[:, t:t + 1]
+                new = [ops.where(m, a, b) for a, b in zip(new, states)]
+                if self.zero_output_for_mask or prev is None:
+                    prev = ops.zeros_like(out)
+                out = ops.where(m, out, prev)
+            states, prev = new, out
+            outs.append(out)
+        seq = ops.stack(outs, axis=1) if self.return_sequences else None
+        return seq, outs[-1], states
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.return_sequences or self.return_state:
+            return None
+        return mask
+
+    def reset_states(self, states=None):
+        """Zero the states of a stateful layer (or set them to ``states``)."""
+        if not self.stateful:
+            raise AttributeError(f"Layer '{self.name}' is not stateful: reset_states() needs stateful=True")
+        if states is not None:
+            states = list(states) if isinstance(states, (list, tuple)) else [states]
+            self.states = [np.array(s.data if isinstance(s, Tensor) else s, dtype=self.dtype) for s in states]
+        elif self.states is not None:
+            self.states = [np.zeros_like(s) for s in self.states]
+        else:
+            batch = (self._batch_input_shape or (None,))[0]
+            self.states = [np.zeros((batch, s), self.dtype) for s in _sizes(self.cell)] if batch else None
+
+    reset_state = reset_states
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape[0] if isinstance(input_shape, list) else input_shape
+        B, T = shape[0], shape[1]
+        n = getattr(self.cell, "output_size", None) or _sizes(self.cell)[0]
+        out = (B, T, n) if self.return_sequences else (B, n)
+        if self.return_state:
+            return [out] + [(B, s) for s in _sizes(self.cell)]
+        return out
+
+    def _rnn_config(self):
+        return {"return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask,
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+
+    def get_config(self):
+        return {**super().get_config(), "cell": serialize_cell(self.cell), **self._rnn_config()}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["cell"] = deserialize_cell(config["cell"], custom_objects)
+        return cls(**config)
+
+
+_CELL_BASE_KEYS = ("name", "trainable", "dtype")
+
+
+class _KerasRNN(RNN):
+    """SimpleRNN / LSTM / GRU: an RNN whose cell is built from the layer's own arguments."""
+
+    cell_class = None
+
+    def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False, activity_regularizer=None,
+                 **kwargs):
+        base = {k: kwargs.pop(k) for k in ("name", "trainable", "dtype", "input_shape",
+                                           "batch_input_shape", "batch_size", "input_dim",
+                                           "autocast") if k in kwargs}
+        cell = self.cell_class(units, dtype=base.get("dtype"), trainable=base.get("trainable", True),
+                               **kwargs)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         zero_output_for_mask=zero_output_for_mask,
+                         activity_regularizer=activity_regularizer, **base)
+
+    def __getattr__(self, name):
+        # units, activation, dropout, ... and the weights are the cell's (as Keras).
+        if name.startswith("__") or "cell" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(self.__dict__["cell"], name)
+
+    def get_config(self):
+        cell_cfg = {k: v for k, v in self.cell.get_config().items() if k not in _CELL_BASE_KEYS}
+        return {**Layer.get_config(self), **cell_cfg, **self._rnn_config()}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return cls(**config)
+
+
+class SimpleRNN(_KerasRNN):
+    """Fully connected RNN, h_t = activation(x_t W + h_{t-1} U + b): ``SimpleRNN(units, ...)``.
+
+    Arguments: those of ``SimpleRNNCell`` (units, activation='tanh', use_bias, initializers
+    'glorot_uniform'/'orthogonal'/'zeros', regularizers, constraints, dropout,
+    recurrent_dropout, seed) and of ``RNN`` (return_sequences, return_state, go_backwards,
+    stateful, unroll).
+    """
+
+    cell_class = SimpleRNNCell
+
+
+class LSTM(_KerasRNN):
+    """Long short-term memory layer: ``LSTM(units, ...)`` with Keras's arguments and weights.
+
+    Arguments: those of ``LSTMCell`` (units, activation='tanh', recurrent_activation='sigmoid',
+    use_bias, kernel/recurrent/bias initializers 'glorot_uniform'/'orthogonal'/'zeros',
+    unit_forget_bias=True, regularizers, constraints, dropout, recurrent_dropout, seed) and of
+    ``RNN``. Weights: kernel (input_dim, 4 units), recurrent_kernel (units, 4 units),
+    bias (4 units,), gates in the order i, f, c, o. With return_state: [output, h, c].
+
+    Example:
+        >>> import numpy as np, shendu
+        >>> out, h, c = shendu.layers.LSTM(4, return_state=True)(np.zeros((2, 5, 3), np.float32))
+        >>> out.shape, h.shape, c.shape
+        ((2, 4), (2, 4), (2, 4))
+    """
+
+    cell_class = LSTMCell
+
+
+class GRU(_KerasRNN):
+    """Gated recurrent unit layer: ``GRU(units, ...)``, ``reset_after=True`` by default (Keras 3,
+    PyTorch and cuDNN's formulation; bias of shape (2, 3 units)), gates in the order z, r, h.
+
+    Arguments: those of ``GRUCell`` and of ``RNN``.
+    """
+
+    cell_class = GRUCell
