@@ -76,7 +76,8 @@ def _lambda_doc(valid):
 def _tensors_only_first_two(valid):
     from shendu.saving.safe_tensors import decode
     tensors, _ = decode(valid[1])
-    keep = {k: v for k, v in tensors.items() if k.startswith("weights/dense/")}
+    first_two = set(valid[0]["weights"][:2])  # the first Dense layer's kernel and bias, whatever its name
+    keep = {k: v for k, v in tensors.items() if k in first_two}
     return encode(keep)
 
 
