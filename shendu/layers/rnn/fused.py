@@ -28,11 +28,41 @@ Output, one array (B, S, units): the S slots are [T step outputs in processing o
 The layer slices it. Supported activations (those whose derivative is a function of
 the output): tanh, sigmoid, hard_sigmoid, relu, linear.
 """
+import sys
+
 import numpy as np
 
 from ...autograd.function import Function
 
 FUSED_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
+
+
+_POOL = {}
+_POOL_MIN_BYTES = 1 << 20
+_POOL_PER_SHAPE = 4
+
+
+def workspace(shape, dtype):
+    """An uninitialized array, reused across calls when a previous one is no longer referenced.
+
+    Large fresh allocations are returned to the OS on free and page-faulted (zero-filled) on
+    the next use; at batch 128 x 28 steps that costs as much as the arithmetic. A buffer in
+    the pool is reused only when nothing but the pool holds it (reference count), i.e. once
+    the graph that saved it has been released, so reuse is never visible to a caller.
+    """
+    shape = tuple(int(d) for d in shape)
+    dtype = np.dtype(dtype)
+    if int(np.prod(shape)) * dtype.itemsize < _POOL_MIN_BYTES:
+        return np.empty(shape, dtype)
+    bufs = _POOL.setdefault((shape, dtype.str), [])
+    for i in range(len(bufs)):
+        # referenced by the list and by getrefcount's argument only: free
+        if sys.getrefcount(bufs[i]) == 2:
+            return bufs[i]
+    buf = np.empty(shape, dtype)
+    if len(bufs) < _POOL_PER_SHAPE:
+        bufs.append(buf)
+    return buf
 
 
 def _act_(name, x):
@@ -67,6 +97,19 @@ def _dact(name, y):
     if name == "relu":
         return (y > 0).astype(y.dtype)  # NOTE: subgradient 0 at x == 0, as ops.Relu
     return np.ones_like(y)
+
+
+class _LastOnly:
+    """Per-step output gradients that are zero except at the last step (no (T, B, n) array)."""
+
+    def __init__(self, T, last):
+        self.T, self.last, self.zero = T, last, 0
+
+    def scaled(self, w):
+        return _LastOnly(self.T, self.last * w[self.T - 1])
+
+    def __getitem__(self, s):
+        return self.last if s == self.T - 1 else self.zero
 
 
 class _Recurrence(Function):
@@ -110,12 +153,14 @@ class _Recurrence(Function):
         """Gradient slots: (T, B, n) per-step output grads (weighted) and final-state grads."""
         T = ctx.T
         j = T if ctx.sequences else 0
-        gseq = np.zeros((T,) + gy[:, 0].shape, gy.dtype)
         if ctx.sequences:
+            gseq = workspace((T,) + gy[:, 0].shape, gy.dtype)
             gseq[...] = gy[:, :T].transpose(1, 0, 2)
-        gseq[T - 1] += gy[:, j]
+            gseq[T - 1] += gy[:, j]
+        else:  # only the last step's output has a gradient
+            gseq = _LastOnly(T, gy[:, j])
         if ctx.wout is not None:
-            gseq *= ctx.wout
+            gseq = gseq * ctx.wout if isinstance(gseq, np.ndarray) else gseq.scaled(ctx.wout)
         finals = [gy[:, j + 1 + k].copy() for k in range(ctx.n_states)]
         return gseq, finals
 
@@ -151,7 +196,7 @@ class SimpleRNNSequence(_Recurrence):
         ctx._setup(xw, mask, rmask, reverse, sequences, zero_masked)
         ctx.act = activation
         T, B, n = ctx.T, ctx.B, U.shape[0]
-        H = np.empty((T + 1, B, n), xw.dtype)
+        H = workspace((T + 1, B, n), xw.dtype)
         H[0] = h0
         for s, t in enumerate(ctx.order):
             hp = H[s] if rmask is None else H[s] * rmask
@@ -166,7 +211,7 @@ class SimpleRNNSequence(_Recurrence):
     def backward(ctx, gy):
         H, U, rmask = ctx.H, ctx.U, ctx.rmask
         gseq, (dh,) = ctx._unpack_grad(gy)
-        dZ = np.empty((ctx.T,) + H.shape[1:], H.dtype)
+        dZ = workspace((ctx.T,) + H.shape[1:], H.dtype)
         for s in range(ctx.T - 1, -1, -1):
             dh += gseq[s]
             (dh_in,), carried = ctx._masked_split(s, dh)
@@ -198,7 +243,7 @@ class LSTMSequence(_Recurrence):
 
     Fast path (tanh, sigmoid): with sigmoid(x) = (1 + tanh(x/2)) / 2, every gate is
     a = s tanh(s z) + (1 - s) with s = 1/2 on the sigmoid columns and 1 on the tanh ones,
-    so one tanh over the 4n columns (s folded into U and xw once) computes all gates, and
+    so one tanh over the 4n columns computes all gates, and
     ract'/act' = (1 - a)(a + q) (q = 0 on sigmoid columns, 1 on tanh) over all columns at once.
     """
 
@@ -211,25 +256,24 @@ class LSTMSequence(_Recurrence):
         T, B, n = ctx.T, ctx.B, U.shape[0]
         dt = xw.dtype
         ctx.fast = fast = activation == "tanh" and recurrent_activation == "sigmoid"
-        A = np.empty((T, B, 4 * n), dt)
-        H = np.empty((T + 1, B, n), dt)
-        C = np.empty((T + 1, B, n), dt)
-        TC = np.empty((T, B, n), dt)
+        A = workspace((T, B, 4 * n), dt)
+        H = workspace((T + 1, B, n), dt)
+        C = workspace((T + 1, B, n), dt)
+        TC = workspace((T, B, n), dt)
         tmp = np.empty((B, n), dt)
         H[0], C[0] = h0, c0
-        X, Us = ctx.X, U
+        X = ctx.X
         if fast:
             sc = np.full(4 * n, 0.5, dt)
             sc[2 * n:3 * n] = 1
-            ctx.sc = sc
-            X, Us = X * sc, U * sc  # z * s, computed once
             off = (1 - sc).astype(dt)
         for s, t in enumerate(ctx.order):
             hp = H[s] if rmask is None else H[s] * rmask
             z = A[s]
-            np.matmul(hp, Us, out=z)
+            np.matmul(hp, U, out=z)
             z += X[t]
             if fast:
+                z *= sc
                 np.tanh(z, out=z)
                 z *= sc
                 z += off
@@ -258,7 +302,7 @@ class LSTMSequence(_Recurrence):
         A, H, C, TC, U, rmask = ctx.A, ctx.H, ctx.C, ctx.TC, ctx.U, ctx.rmask
         n = U.shape[0]
         gseq, (dh, dc) = ctx._unpack_grad(gy)
-        dZ = np.empty_like(A)
+        dZ = workspace(A.shape, A.dtype)
         B = A.shape[1]
         dcs = np.empty((B, n), A.dtype)
         tmp = np.empty((B, n), A.dtype)
@@ -332,10 +376,10 @@ class GRUSequence(_Recurrence):
         ctx.act, ctx.ract = activation, recurrent_activation
         T, B, n = ctx.T, ctx.B, U.shape[0]
         dt = xw.dtype
-        A = np.empty((T, B, 3 * n), dt)
+        A = workspace((T, B, 3 * n), dt)
         Q = np.empty((B, 3 * n), dt)
-        QH = np.empty((T, B, n), dt)
-        H = np.empty((T + 1, B, n), dt)
+        QH = workspace((T, B, n), dt)
+        H = workspace((T + 1, B, n), dt)
         H[0] = h0
         for s, t in enumerate(ctx.order):
             hp = H[s] if rmask is None else H[s] * rmask
@@ -362,8 +406,8 @@ class GRUSequence(_Recurrence):
         A, QH, H, U, rmask = ctx.A, ctx.QH, ctx.H, ctx.U, ctx.rmask
         n = U.shape[0]
         gseq, (dh,) = ctx._unpack_grad(gy)
-        dX = np.empty_like(A)
-        dQ = np.empty_like(A)
+        dX = workspace(A.shape, A.dtype)
+        dQ = workspace(A.shape, A.dtype)
         for s in range(ctx.T - 1, -1, -1):
             dh += gseq[s]
             (dh_in,), carried = ctx._masked_split(s, dh)
