@@ -441,3 +441,30 @@ def test_sequential_mnist_lstm():
     print(f"sequential MNIST: held-out accuracy per epoch {[round(a, 4) for a in accs]}, "
           f"{time.perf_counter() - start:.1f} s")
     assert max(accs) >= 0.92
+
+
+# ---- the Numba gate kernels against the NumPy reference --------------------------------------
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("rdrop", [False, True])
+def test_numba_lstm_kernels_match_numpy(monkeypatch, masked, reverse, rdrop):
+    pytest.importorskip("numba", reason="the Numba kernels need numba")
+    from shendu.layers.rnn import fused
+    rng = np.random.default_rng(15)
+    T, B, n = 6, 5, 7
+    xw = rng.standard_normal((T, B, 4 * n)).astype(np.float32)
+    U = (rng.standard_normal((n, 4 * n)) * 0.4).astype(np.float32)
+    h0, c0 = [rng.standard_normal((B, n)).astype(np.float32) for _ in range(2)]
+    kw = dict(mask=rng.random((B, T)) > 0.3 if masked else None, reverse=reverse,
+              rmask=(rng.random((B, n)) > 0.3).astype(np.float32) * 1.4 if rdrop else None)
+    gy = None
+    results = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv("SHENDU_RNN_NUMBA", flag)
+        ctx = fused.LSTMSequence()
+        out = ctx.forward(xw, U, h0, c0, **kw)
+        assert (ctx.nb is not None) == (flag == "1")
+        gy = rng.standard_normal(out.shape).astype(np.float32) if gy is None else gy
+        results.append([out] + list(ctx.backward(gy)))
+    for a, b in zip(*results):
+        assert _rel(a, b) < 1e-6

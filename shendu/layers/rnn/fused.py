@@ -28,6 +28,7 @@ Output, one array (B, S, units): the S slots are [T step outputs in processing o
 The layer slices it. Supported activations (those whose derivative is a function of
 the output): tanh, sigmoid, hard_sigmoid, relu, linear.
 """
+import os
 import sys
 
 import numpy as np
@@ -63,6 +64,26 @@ def workspace(shape, dtype):
     if len(bufs) < _POOL_PER_SHAPE:
         bufs.append(buf)
     return buf
+
+
+_NUMBA = []
+
+
+def numba_kernels(dtype):
+    """The Numba LSTM gate kernels for float32, imported on first use, or None.
+
+    None for other dtypes, when numba is not installed, or with SHENDU_RNN_NUMBA=0
+    (then the NumPy code below, the reference, runs).
+    """
+    if np.dtype(dtype) != np.float32 or os.environ.get("SHENDU_RNN_NUMBA", "1") == "0":
+        return None
+    if not _NUMBA:
+        try:
+            from . import numba_kernels as mod
+        except ImportError:
+            mod = None
+        _NUMBA.append(mod)
+    return _NUMBA[0]
 
 
 def _act_(name, x):
@@ -267,10 +288,16 @@ class LSTMSequence(_Recurrence):
             sc = np.full(4 * n, 0.5, dt)
             sc[2 * n:3 * n] = 1
             off = (1 - sc).astype(dt)
+        ctx.nb = nb = numba_kernels(dt) if fast else None
         for s, t in enumerate(ctx.order):
             hp = H[s] if rmask is None else H[s] * rmask
             z = A[s]
             np.matmul(hp, U, out=z)
+            if nb is not None:  # the same step in one pass (numba_kernels.py)
+                nb.lstm_forward_step(z, X[t], sc, C[s], C[s + 1], TC[s], H[s + 1])
+                ctx._carry(s, H[s + 1], H[s])
+                ctx._carry(s, C[s + 1], C[s])
+                continue
             z += X[t]
             if fast:
                 z *= sc
@@ -321,6 +348,16 @@ class LSTMSequence(_Recurrence):
             i, f, g, o = a[:, :n], a[:, n:2 * n], a[:, 2 * n:3 * n], a[:, 3 * n:]
             tc = TC[s]
             dz = dZ[ctx.order[s]]
+            if ctx.nb is not None:
+                dc = np.empty_like(dcs)
+                ctx.nb.lstm_backward_step(a, C[s], tc, dh_in, dc_in, dz, dc)
+                dh = dz @ UT
+                if rmask is not None:
+                    dh *= rmask
+                if carried is not None:
+                    dh += carried[0]
+                    dc += carried[1]
+                continue
             # dcs = dc + dh o act'(c)
             if ctx.fast:
                 np.multiply(tc, tc, out=tmp)

@@ -1,0 +1,85 @@
+"""Numba gate kernels of the LSTM (tanh / sigmoid): one pass over memory per step.
+
+Imported lazily by ``fused.py`` (never at ``import shendu``); the NumPy code in
+``fused.LSTMSequence`` is the reference they are tested against.
+
+NumPy's tanh is SIMD-vectorized, but a scalar ``math.tanh`` in a Numba loop is not
+(no vector math library), which made a naive kernel 100x slower than NumPy. The
+kernels therefore use a rational approximation of tanh made only of multiplies,
+adds and one division (Eigen's ``generic_fast_tanh_float``, the one TensorFlow uses on
+CPU; a few ulp in float32), which LLVM vectorizes. float64 is left to NumPy.
+"""
+import numpy as np
+from numba import njit
+
+# Eigen, MathFunctionsImpl.h: tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 7.905, +-1 beyond.
+_CLAMP = 7.90531110763549805
+_A1, _A3, _A5, _A7 = 4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08
+_A9, _A11, _A13 = -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16
+_B0, _B2, _B4, _B6 = 4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _tanh(x):
+    x = min(max(x, np.float32(-_CLAMP)), np.float32(_CLAMP))
+    x2 = x * x
+    p = np.float32(_A13)
+    p = p * x2 + np.float32(_A11)
+    p = p * x2 + np.float32(_A9)
+    p = p * x2 + np.float32(_A7)
+    p = p * x2 + np.float32(_A5)
+    p = p * x2 + np.float32(_A3)
+    p = p * x2 + np.float32(_A1)
+    p = p * x
+    q = np.float32(_B6)
+    q = q * x2 + np.float32(_B4)
+    q = q * x2 + np.float32(_B2)
+    q = q * x2 + np.float32(_B0)
+    return p / q
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def lstm_forward_step(z, x, sc, c_prev, c, tc, h):
+    """z (B, 4n) holds h_{t-1} U on entry and the gates (i, f, g, o) on exit;
+    c = f c_prev + i g, tc = tanh(c), h = o tc. ``sc`` is 1/2 on the sigmoid columns
+    and 1 on the tanh ones: gate = sc tanh(sc (z + x)) + 1 - sc (two simple loops that
+    LLVM vectorizes)."""
+    B, G = z.shape
+    n = G // 4
+    one = np.float32(1.0)
+    for b in range(B):
+        zb, xb = z[b], x[b]
+        for k in range(G):
+            s = sc[k]
+            zb[k] = s * _tanh(s * (zb[k] + xb[k])) + (one - s)
+        cb, cpb, tcb, hb = c[b], c_prev[b], tc[b], h[b]
+        for j in range(n):
+            cc = zb[n + j] * cpb[j] + zb[j] * zb[2 * n + j]
+            cb[j] = cc
+            t = _tanh(cc)
+            tcb[j] = t
+            hb[j] = zb[3 * n + j] * t
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def lstm_backward_step(a, c_prev, tc, dh, dc, dz, dc_prev):
+    """From the gates a (B, 4n), c_{t-1}, tanh(c_t) and the gradients dh, dc reaching
+    h_t, c_t: dz (B, 4n), the gradient of the pre-activations, and dc_{t-1}."""
+    B, G = a.shape
+    n = G // 4
+    one = np.float32(1.0)
+    for b in range(B):
+        ab, dzb = a[b], dz[b]
+        for j in range(n):
+            i = ab[j]
+            f = ab[n + j]
+            g = ab[2 * n + j]
+            o = ab[3 * n + j]
+            t = tc[b, j]
+            dhb = dh[b, j]
+            dcs = dc[b, j] + dhb * o * (one - t * t)
+            dzb[j] = dcs * g * i * (one - i)
+            dzb[n + j] = dcs * c_prev[b, j] * f * (one - f)
+            dzb[2 * n + j] = dcs * i * (one - g) * (one + g)
+            dzb[3 * n + j] = dhb * t * o * (one - o)
+            dc_prev[b, j] = dcs * f
