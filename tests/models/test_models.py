@@ -200,3 +200,16 @@ def test_verbose_progress_bar_output(capsys):
     model.fit(x, y, epochs=2, batch_size=16, verbose=2, validation_data=(x, y))
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "val_accuracy" in out and "loss" in out
+
+
+def test_fit_evaluate_predict_accept_a_dataset_pipeline():
+    shendu.utils.set_random_seed(6)
+    x, y = _blobs(256)
+    ds = shendu.data.Dataset.from_tensor_slices((x, y)).shuffle(256, seed=0).batch(32).prefetch(2)
+    model = keras.Sequential([layers.Dense(16, activation="relu", input_shape=(4,)),
+                              layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = model.fit(ds, epochs=8, verbose=0)
+    assert len(h.history["loss"]) == 8 and h.history["loss"][-1] < h.history["loss"][0]
+    assert model.evaluate(shendu.data.Dataset.from_tensor_slices((x, y)).batch(64), verbose=0)[1] > 0.9
+    assert model.predict(shendu.data.Dataset.from_tensor_slices(x).batch(100), verbose=0).shape == (256, 3)
