@@ -220,7 +220,8 @@ class Orthogonal(_Seeded):
         q *= np.sign(np.diag(r))  # make the distribution uniform (Haar)
         if rows < cols:
             q = q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).astype(self._dtype(dtype))
+        # C order: Variables are updated in place and flattened by checks that expect it.
+        return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape), dtype=self._dtype(dtype))
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}

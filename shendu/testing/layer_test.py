@@ -33,15 +33,14 @@ def layer_gradcheck(layer, x, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, training=F
     errors, failures = [], []
     for name, arr, ana in zip(names, targets, analytic):
         num = np.zeros_like(arr)
-        flat, nflat = arr.reshape(-1), num.reshape(-1)
-        for j in range(flat.size):
-            old = flat[j]
-            flat[j] = old + eps
+        for j in np.ndindex(arr.shape):  # indexes arr itself, whatever its memory order
+            old = arr[j]
+            arr[j] = old + eps
             lp = loss()
-            flat[j] = old - eps
+            arr[j] = old - eps
             lm = loss()
-            flat[j] = old
-            nflat[j] = (lp - lm) / (2 * eps)
+            arr[j] = old
+            num[j] = (lp - lm) / (2 * eps)
         diff = float(np.abs(ana - num).max()) if arr.size else 0.0
         scale = float(np.abs(num).max()) if arr.size else 0.0
         errors.append(diff / max(scale, 1e-12))

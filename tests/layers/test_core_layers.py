@@ -141,3 +141,18 @@ def test_layer_casts_float64_inputs_to_float32():
     d = layers.Dense(2)
     y = d(np.ones((1, 3), dtype=np.float64))
     assert y.dtype == np.float32
+
+
+def test_layer_gradcheck_perturbs_non_contiguous_weights():
+    # A Fortran-ordered weight once made the check perturb a flattened copy (numeric gradient 0).
+    d = layers.Dense(3, dtype="float64")
+    d.build((None, 4))
+    d.kernel.data = np.asfortranarray(d.kernel.data)
+    assert max(layer_gradcheck(d, np.ones((2, 4)))) < 1e-6
+    assert not d.kernel.data.flags["C_CONTIGUOUS"]
+
+
+def test_orthogonal_initializer_is_orthogonal_and_c_ordered():
+    q = shendu.initializers.Orthogonal(seed=0)((6, 6), dtype="float64")
+    np.testing.assert_allclose(q @ q.T, np.eye(6), atol=1e-12)
+    assert q.flags["C_CONTIGUOUS"]
