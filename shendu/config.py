@@ -65,3 +65,29 @@ def disable_determinism():
 def is_determinism_enabled():
     """Whether ``enable_determinism()`` is in effect."""
     return _DETERMINISTIC
+
+
+# ---- speed: fast kernels and threads (the machinery lives in shendu/backend) -------------
+def set_backend_kernels(enabled):
+    """Use the fast (Numba) kernels when True, the plain NumPy references when False.
+
+    The default is True unless the environment sets ``SHENDU_KERNELS=numpy``.
+    """
+    from .backend import set_kernels_enabled
+    set_kernels_enabled(enabled)
+
+
+def backend_kernels_enabled():
+    from .backend import kernels_enabled
+    return kernels_enabled()
+
+
+def set_num_threads(n):
+    """Threads for BLAS matrix products and the Numba kernels (one shared budget)."""
+    from .backend.threads import set_num_threads as _set
+    _set(n)
+
+
+def get_num_threads():
+    from .backend.threads import get_num_threads as _get
+    return _get()

@@ -130,9 +130,12 @@ class _ConvBase(Layer):
                                constraint=self.bias_constraint, name="bias")
 
     def _finish(self, y, batch):
-        if self.bias is not None:
-            y = ops.add(y, self.bias)
-        y = self.activation(y)
+        if self.bias is not None and self.activation is activations.relu:
+            y = ops.bias_relu(y, self.bias)  # the common case, fused into one pass
+        else:
+            if self.bias is not None:
+                y = ops.add(y, self.bias)
+            y = self.activation(y)
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(y) / max(batch, 1))
         return y

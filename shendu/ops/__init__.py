@@ -4,7 +4,7 @@ backward stand side by side, with the math in its docstring.
     import shendu.ops as ops
     y = ops.softmax(ops.matmul(x, w), axis=-1)
 """
-from .activation import (elu, gelu, hard_sigmoid, leaky_relu, log_softmax, relu, relu6,  # noqa: F401
+from .activation import (bias_relu, elu, gelu, hard_sigmoid, leaky_relu, log_softmax, relu, relu6,  # noqa: F401
                          selu, sigmoid, silu, softmax, softplus, softsign, swish, tanh)
 from .creation import (arange, convert_to_tensor, eye, full, full_like, ones, ones_like,  # noqa: F401
                        rand, randint, randn, zeros, zeros_like)

@@ -3,7 +3,9 @@ import math
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
+from ..backend import kernel
 from ._util import normalize_axis
 
 
@@ -25,6 +27,35 @@ class Relu(Function):
         y, = ctx.saved
         # NOTE: subgradient 0 at x == 0, as PyTorch and TensorFlow.
         return gy * (y > 0)
+
+
+@backend.reference("bias_relu")
+def bias_relu_forward(x, b):
+    """y = max(x + b, 0), b broadcast along the last axis."""
+    return np.maximum(x + b, 0)
+
+
+@backend.reference("bias_relu_grad")
+def bias_relu_backward(gy, y):
+    """(gx, gb): gx = gy * [y > 0], gb = gx summed over every axis but the last."""
+    gx = gy * (y > 0)
+    return gx, gx.reshape(-1, gx.shape[-1]).sum(axis=0)
+
+
+class BiasRelu(Function):
+    """y = max(x + b, 0) in one pass (a layer's bias and ReLU fused), b of shape (F,);
+    gx = gy * [y > 0],  gb = sum of gx over every axis but the last.  Saves y.
+    """
+
+    def forward(ctx, x, b):
+        y = kernel("bias_relu")(x, b)
+        ctx.save_for_backward(y)
+        return y
+
+    def backward(ctx, gy):
+        y, = ctx.saved
+        # NOTE: subgradient 0 at x + b == 0, as relu.
+        return kernel("bias_relu_grad")(gy, y)
 
 
 class Relu6(Function):
@@ -250,6 +281,11 @@ class LogSoftmax(Function):
 def relu(x):
     """Rectified linear unit, max(x, 0)."""
     return Relu.apply(x)
+
+
+def bias_relu(x, bias):
+    """max(x + bias, 0) as one op, bias of shape (x.shape[-1],)."""
+    return BiasRelu.apply(x, bias)
 
 
 def relu6(x):

@@ -21,7 +21,9 @@ import itertools
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import backend
 from ..autograd.function import Function
+from ..backend import kernel, workspace
 from ._util import data_of
 
 # --- geometry -----------------------------------------------------------------
@@ -95,6 +97,7 @@ def _tap_slices(offset, strides, out):
 # --- the three building blocks --------------------------------------------------
 
 
+@backend.reference("im2col")
 def _im2col(x, ksize, strides, pads, dilation):
     """cols of shape (N, *out, K, C): the window of every output position, one row per tap."""
     xp = _pad_spatial(x, pads)
@@ -110,6 +113,7 @@ def _im2col(x, ksize, strides, pads, dilation):
     return win.reshape(win.shape[:nsp + 1] + (-1, x.shape[-1]))
 
 
+@backend.reference("col2im")
 def _col2im(gcols, x_shape, ksize, strides, pads, dilation):
     """Adjoint of _im2col: add each tap's column back onto the input positions it read."""
     nsp = len(ksize)
@@ -124,28 +128,47 @@ def _col2im(gcols, x_shape, ksize, strides, pads, dilation):
     return gxp[(slice(None),) + crop]
 
 
+def _matmul(a, b):
+    """a @ b for 2-D operands, into a reused buffer (the shapes repeat every step)."""
+    if a.dtype != b.dtype:
+        return a @ b
+    return np.matmul(a, b, out=workspace.empty((a.shape[0], b.shape[1]), a.dtype))
+
+
+def _cols_matmul(cols, w):
+    """y = cols @ W: (N, *out, K, C) columns times the (*k, C, F) kernel -> (N, *out, F)."""
+    lead = cols.shape[:-2]
+    y = _matmul(cols.reshape(-1, cols.shape[-2] * cols.shape[-1]), w.reshape(-1, w.shape[-1]))
+    return y.reshape(lead + (w.shape[-1],))
+
+
 def conv_forward(x, w, strides, pads, dilation):
     """y[n, o, :] = sum_{taps, c} xp[n, o*s + tap*d, c] W[tap, c, :]  as cols @ W."""
-    ksize = w.shape[:-2]
-    cols = _im2col(x, ksize, strides, pads, dilation)
-    lead = cols.shape[:-2]
-    y = cols.reshape(-1, cols.shape[-2] * cols.shape[-1]) @ w.reshape(-1, w.shape[-1])
-    return y.reshape(lead + (w.shape[-1],))
+    return _cols_matmul(kernel("im2col")(x, w.shape[:-2], strides, pads, dilation), w)
 
 
 def conv_input_grad(gy, w, x_shape, strides, pads, dilation):
     """gx = col2im(gy @ W^T) for the conv of an input of ``x_shape``."""
     ksize, cin = w.shape[:-2], w.shape[-2]
-    gcols = gy.reshape(-1, gy.shape[-1]) @ w.reshape(-1, w.shape[-1]).T
+    gcols = _matmul(gy.reshape(-1, gy.shape[-1]), w.reshape(-1, w.shape[-1]).T)
     gcols = gcols.reshape(gy.shape[:-1] + (int(np.prod(ksize)), cin))
-    return _col2im(gcols, x_shape, ksize, strides, pads, dilation)
+    return kernel("col2im")(gcols, x_shape, ksize, strides, pads, dilation)
 
 
-def conv_kernel_grad(x, gy, w_shape, strides, pads, dilation):
-    """gW = cols^T @ gy, summed over every sample and output position."""
-    cols = _im2col(x, w_shape[:-2], strides, pads, dilation)
+def conv_kernel_grad(x, gy, w_shape, strides, pads, dilation, cols=None):
+    """gW = cols^T @ gy, summed over every sample and output position.
+
+    ``cols`` are the forward pass's columns of x when it kept them (else rebuilt).
+    """
+    if cols is None:
+        cols = kernel("im2col")(x, w_shape[:-2], strides, pads, dilation)
     cols = cols.reshape(-1, cols.shape[-2] * cols.shape[-1])
     return (cols.T @ gy.reshape(-1, gy.shape[-1])).reshape(w_shape)
+
+
+# Columns up to this size are kept from forward for the kernel gradient instead of
+# being rebuilt in backward (the reference convnet's largest is 18 MB at batch 128).
+KEEP_COLS_BYTES = 64 << 20
 
 
 # --- ops ----------------------------------------------------------------------
@@ -158,20 +181,21 @@ class Conv(Function):
     gx = col2im(gy W^T),  gW = cols^T gy.
 
     Shapes: x (N, *in, C_in), W (*k, C_in, C_out) -> y (N, *out, C_out).
-    Saves x and W; the columns are rebuilt in backward rather than kept, since they
-    are K times the size of x.
+    Saves x, W and the columns cols (K times the size of x) when they are at most
+    ``KEEP_COLS_BYTES``; larger columns are rebuilt in backward instead.
     """
 
     def forward(ctx, x, w, strides, pads, dilation):
-        ctx.save_for_backward(x, w)
+        cols = kernel("im2col")(x, w.shape[:-2], strides, pads, dilation)
+        ctx.save_for_backward(x, w, cols if cols.nbytes <= KEEP_COLS_BYTES else None)
         ctx.geom = strides, pads, dilation
-        return conv_forward(x, w, strides, pads, dilation)
+        return _cols_matmul(cols, w)
 
     def backward(ctx, gy):
-        x, w = ctx.saved
+        x, w, cols = ctx.saved
         need_x, need_w = ctx.needs_input_grad
         gx = conv_input_grad(gy, w, x.shape, *ctx.geom) if need_x else None
-        gw = conv_kernel_grad(x, gy, w.shape, *ctx.geom) if need_w else None
+        gw = conv_kernel_grad(x, gy, w.shape, *ctx.geom, cols=cols) if need_w else None
         return gx, gw
 
 
@@ -210,7 +234,7 @@ class DepthwiseConv(Function):
     def forward(ctx, x, w, strides, pads, dilation):
         ctx.save_for_backward(x, w)
         ctx.geom = strides, pads, dilation
-        cols = _im2col(x, w.shape[:-2], strides, pads, dilation)
+        cols = kernel("im2col")(x, w.shape[:-2], strides, pads, dilation)
         lead, (K, C), M = cols.shape[:-2], cols.shape[-2:], w.shape[-1]
         y = _per_channel(cols, K, C) @ w.reshape(K, C, M).transpose(1, 0, 2)  # (C, N*P, M)
         return y.transpose(1, 0, 2).reshape(lead + (C * M,))
@@ -226,9 +250,9 @@ class DepthwiseConv(Function):
         gx = gw = None
         if need_x:
             gcols = (gy_c @ wc.transpose(0, 2, 1)).transpose(1, 2, 0)  # (N*P, K, C)
-            gx = _col2im(gcols.reshape(lead + (K, C)), x.shape, ksize, *ctx.geom)
+            gx = kernel("col2im")(gcols.reshape(lead + (K, C)), x.shape, ksize, *ctx.geom)
         if need_w:
-            cols = _im2col(x, ksize, *ctx.geom)
+            cols = kernel("im2col")(x, ksize, *ctx.geom)
             gwc = _per_channel(cols, K, C).transpose(0, 2, 1) @ gy_c  # (C, K, M)
             gw = gwc.transpose(1, 0, 2).reshape(w.shape)
         return gx, gw

@@ -8,7 +8,9 @@ import itertools
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
+from ..backend import kernel
 from ._util import data_of
 from .conv import _check_data_format, _padding, _pad_spatial, _tap_slices, _tuple, \
     same_or_valid_pads
@@ -28,41 +30,54 @@ def _crop(gxp, x_shape, pads):
                + (slice(None),)]
 
 
+@backend.reference("max_pool_forward")
+def max_pool_forward(x, pool, strides, pads, out):
+    """(y, arg): the max of every window and the index of the tap that holds it."""
+    # Padding must never win a max, so it is -inf rather than 0 (TensorFlow semantics).
+    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    xp = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)], constant_values=low) \
+        if any(lo or hi for lo, hi in pads) else x
+    best = arg = None
+    for k, tap in _taps(pool):
+        v = xp[(slice(None),) + _tap_slices(tap, strides, out)]
+        if best is None:
+            best, arg = v.copy(), np.zeros(v.shape, dtype=np.int32)
+            continue
+        # NOTE: at a tie the first tap in the window keeps the gradient (strict >),
+        # as PyTorch and TensorFlow do.
+        better = v > best
+        best[better] = v[better]
+        arg[better] = k
+    return best, arg
+
+
+@backend.reference("max_pool_backward")
+def max_pool_backward(gy, arg, x_shape, pool, strides, pads, out):
+    """gx: each gy routed to the argmax tap of its window (scatter-added)."""
+    gxp = _padded_zeros(x_shape, pads, gy.dtype)
+    zero = np.zeros((), gy.dtype)
+    for k, tap in _taps(pool):
+        gxp[(slice(None),) + _tap_slices(tap, strides, out)] += np.where(arg == k, gy, zero)
+    return _crop(gxp, x_shape, pads)
+
+
 class MaxPool(Function):
     """y[n, o, c] = max_{t in window} xp[n, o*s + t, c]  (xp padded with -inf);
     gx = gy routed to the argmax of each window (scatter-added: windows may overlap).
 
-    Saves the input's shape and the argmax tap of each window (an int8/int array of y's shape).
+    Saves the input's shape and the argmax tap of each window (an int32 array of y's
+    shape). The work is the kernels ``max_pool_forward`` / ``max_pool_backward``.
     """
 
     def forward(ctx, x, pool, strides, pads, out):
-        # Padding must never win a max, so it is -inf rather than 0 (TensorFlow semantics).
-        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        xp = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)], constant_values=low) \
-            if any(lo or hi for lo, hi in pads) else x
-        best = arg = None
-        for k, tap in _taps(pool):
-            v = xp[(slice(None),) + _tap_slices(tap, strides, out)]
-            if best is None:
-                best, arg = v.copy(), np.zeros(v.shape, dtype=np.int32)
-                continue
-            # NOTE: at a tie the first tap in the window keeps the gradient (strict >),
-            # as PyTorch and TensorFlow do.
-            better = v > best
-            best[better] = v[better]
-            arg[better] = k
+        y, arg = kernel("max_pool_forward")(x, pool, strides, pads, out)
         ctx.save_for_backward(arg)
         ctx.geom = x.shape, pool, strides, pads, out
-        return best
+        return y
 
     def backward(ctx, gy):
         arg, = ctx.saved
-        x_shape, pool, strides, pads, out = ctx.geom
-        gxp = _padded_zeros(x_shape, pads, gy.dtype)
-        zero = np.zeros((), gy.dtype)
-        for k, tap in _taps(pool):
-            gxp[(slice(None),) + _tap_slices(tap, strides, out)] += np.where(arg == k, gy, zero)
-        return _crop(gxp, x_shape, pads)
+        return kernel("max_pool_backward")(gy, arg, *ctx.geom)
 
 
 class AveragePool(Function):

@@ -6,7 +6,9 @@ so the same seed gives the same run.
 """
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
+from ..backend import kernel
 
 _global = np.random.default_rng(0)
 
@@ -55,6 +57,49 @@ class Dropout(Function):
         return gy * mask
 
 
+# splitmix64 (Steele, Lea & Flood 2014): a counter hashed to 64 random bits.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def dropout_threshold(rate):
+    """An element is kept when the top 24 bits of its hash, read as u * 2^24, are >= this."""
+    return int(np.ceil(float(rate) * (1 << 24)))
+
+
+@backend.reference("dropout_apply")
+def dropout_apply(x, seed, rate):
+    """y = x * keep / (1 - rate), keep_i = [u_i >= rate] for the C-order flat index i.
+
+    u_i = (splitmix64(seed + i * 0x9E3779B97F4A7C15) >> 40) / 2^24 is uniform on
+    [0, 1) in steps of 2^-24: a counter-based generator, so the mask is a pure function
+    of (seed, i) -- nothing to store for backward, and the same seed gives the same mask
+    in every implementation. Dropped elements are exactly 0 (even where x is inf).
+    """
+    z = np.uint64(seed) + np.arange(x.size, dtype=np.uint64) * _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    z ^= z >> np.uint64(31)
+    keep = ((z >> np.uint64(40)) >= np.uint64(dropout_threshold(rate))).reshape(x.shape)
+    return np.where(keep, x * x.dtype.type(1.0 / (1.0 - rate)), x.dtype.type(0))
+
+
+class CounterDropout(Function):
+    """Inverted dropout with a counter-based mask (see ``dropout_apply``):
+    y = x * keep / (1 - rate);  gx = gy * keep / (1 - rate), the same keep.
+
+    Saves only the seed: backward recomputes the mask, which costs less than storing
+    and reading it back.
+    """
+
+    def forward(ctx, x, seed, rate):
+        ctx.mask_args = seed, rate
+        return kernel("dropout_apply")(x, seed, rate)
+
+    def backward(ctx, gy):
+        return kernel("dropout_apply")(gy, *ctx.mask_args)
+
+
 def dropout(x, rate, noise_shape=None, seed=None, training=True, generator=None):
     """Randomly zero a fraction ``rate`` of x and scale the rest by 1 / (1 - rate).
 
@@ -98,6 +143,9 @@ def dropout(x, rate, noise_shape=None, seed=None, training=True, generator=None)
                              f"input shape {shape}") from None
     dt = data_of(x).dtype if data_of(x).dtype.kind == "f" else as_tensor(1.0).dtype
     rng = as_generator(generator if generator is not None else seed)
+    if noise_shape == shape and data_of(x).dtype.kind == "f":
+        # The common case: one 64-bit seed from the generator, the mask from a hash.
+        return CounterDropout.apply(x, seed=int(rng.integers(0, 2 ** 63)), rate=float(rate))
     keep = rng.random(noise_shape) >= rate
     mask = keep.astype(dt) * dt.type(1.0 / (1.0 - rate))
     return Dropout.apply(x, mask=mask)

@@ -1,6 +1,8 @@
 """The Adam family: Adam, AdamW, Adamax and Nadam (first and second moment estimates)."""
 import numpy as np
 
+from .. import backend
+from ..backend import kernel
 from .optimizer import Optimizer
 
 
@@ -9,6 +11,20 @@ def _moving_average(avg, x, decay):
     avg -= x
     avg *= decay
     avg += x
+
+
+@backend.reference("adam_update")
+def adam_update(w, g, m, v, beta_1, beta_2, alpha, epsilon):
+    """One Adam step in place: m, v moving averages of g and g^2, then
+    w <- w - alpha * m / (sqrt(v) + epsilon). g is used as scratch space."""
+    _moving_average(m, g, beta_1)
+    np.square(g, out=g)
+    _moving_average(v, g, beta_2)
+    np.sqrt(v, out=g)
+    g += epsilon
+    np.divide(m, g, out=g)
+    g *= alpha
+    w -= g
 
 
 class Adam(Optimizer):
@@ -57,6 +73,9 @@ class Adam(Optimizer):
         t = int(self._iterations.data) + 1
         alpha = learning_rate * (1.0 - self.beta_2 ** t) ** 0.5 / (1.0 - self.beta_1 ** t)
         m, v = self._momentums[i], self._velocities[i]
+        if not self.amsgrad:  # one pass over each parameter (the kernel ``adam_update``)
+            kernel("adam_update")(w, g, m, v, self.beta_1, self.beta_2, alpha, self.epsilon)
+            return
         _moving_average(m, g, self.beta_1)
         np.square(g, out=g)
         _moving_average(v, g, self.beta_2)

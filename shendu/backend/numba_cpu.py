@@ -1,0 +1,295 @@
+"""Numba kernels for the CPU: the fast overrides of the NumPy references.
+
+Imported by ``shendu.backend.fast_kernels()`` on the first ``kernel()`` call, never at
+``import shendu``. Each public function here has exactly the signature of the NumPy
+reference it overrides (named in ``KERNELS`` at the bottom) and returns the same
+arrays; cases a Numba loop does not cover (integer dtypes, 1-D/3-D pooling, ...) go to
+the reference. The loops are plain, serial ``@njit(cache=True)`` code: compiled once
+per machine and dtype, and never running while BLAS runs (see ``threads.py``).
+
+Layouts are channels-last throughout, so the innermost loop runs over channels,
+contiguous in memory, and LLVM vectorizes it.
+"""
+import numpy as np
+from numba import njit
+
+from . import get_reference, workspace
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _floats(*arrays):
+    return all(a.dtype in _FLOATS and a.dtype == arrays[0].dtype for a in arrays)
+
+
+# --- im2col / col2im (2-D) ------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _im2col2d(x, kh, kw, sh, sw, ph, pw, dh, dw, cols):
+    N, H, W, C = x.shape
+    OH, OW = cols.shape[1], cols.shape[2]
+    for n in range(N):
+        for oh in range(OH):
+            for ow in range(OW):
+                for i in range(kh):
+                    h = oh * sh - ph + i * dh
+                    for j in range(kw):
+                        w = ow * sw - pw + j * dw
+                        if 0 <= h < H and 0 <= w < W:
+                            for c in range(C):
+                                cols[n, oh, ow, i, j, c] = x[n, h, w, c]
+                        else:
+                            for c in range(C):
+                                cols[n, oh, ow, i, j, c] = 0
+
+
+@njit(**_JIT)
+def _col2im2d(gcols, kh, kw, sh, sw, ph, pw, dh, dw, gx):
+    N, H, W, C = gx.shape
+    OH, OW = gcols.shape[1], gcols.shape[2]
+    for n in range(N):
+        gx[n] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                for i in range(kh):
+                    h = oh * sh - ph + i * dh
+                    if h < 0 or h >= H:
+                        continue
+                    for j in range(kw):
+                        w = ow * sw - pw + j * dw
+                        if 0 <= w < W:
+                            for c in range(C):
+                                gx[n, h, w, c] += gcols[n, oh, ow, i, j, c]
+
+
+def _out2d(x_shape, ksize, strides, pads, dilation):
+    return tuple((n + lo + hi - (k - 1) * d - 1) // s + 1
+                 for n, k, s, d, (lo, hi) in zip(x_shape[1:3], ksize, strides, dilation, pads))
+
+
+def im2col(x, ksize, strides, pads, dilation):
+    if x.ndim != 4 or not _floats(x):
+        return get_reference("im2col")(x, ksize, strides, pads, dilation)
+    x = np.ascontiguousarray(x)
+    (kh, kw), (sh, sw), (dh, dw) = ksize, strides, dilation
+    oh, ow = _out2d(x.shape, ksize, strides, pads, dilation)
+    cols = workspace.empty((x.shape[0], oh, ow, kh, kw, x.shape[3]), x.dtype)
+    _im2col2d(x, kh, kw, sh, sw, pads[0][0], pads[1][0], dh, dw, cols)
+    return cols.reshape(x.shape[0], oh, ow, kh * kw, x.shape[3])
+
+
+def col2im(gcols, x_shape, ksize, strides, pads, dilation):
+    if len(x_shape) != 4 or not _floats(gcols):
+        return get_reference("col2im")(gcols, x_shape, ksize, strides, pads, dilation)
+    (kh, kw), (sh, sw), (dh, dw) = ksize, strides, dilation
+    n, oh, ow = gcols.shape[:3]
+    g6 = np.ascontiguousarray(gcols).reshape(n, oh, ow, kh, kw, x_shape[3])
+    gx = workspace.empty(x_shape, gcols.dtype)
+    _col2im2d(g6, kh, kw, sh, sw, pads[0][0], pads[1][0], dh, dw, gx)
+    return gx
+
+
+# --- max pooling (2-D) ----------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _max_pool2d_fwd(x, ph, pw, sh, sw, lh, lw, y, arg):
+    N, H, W, C = x.shape
+    OH, OW = y.shape[1], y.shape[2]
+    for n in range(N):
+        for oh in range(OH):
+            for ow in range(OW):
+                yv = y[n, oh, ow]
+                av = arg[n, oh, ow]
+                for i in range(ph):
+                    h = oh * sh - lh + i
+                    for j in range(pw):
+                        w = ow * sw - lw + j
+                        k = i * pw + j
+                        inside = 0 <= h < H and 0 <= w < W
+                        if k == 0:
+                            for c in range(C):
+                                yv[c] = x[n, h, w, c] if inside else -np.inf
+                                av[c] = 0
+                        elif inside:
+                            for c in range(C):
+                                v = x[n, h, w, c]
+                                # NOTE: strict >: at a tie the first tap keeps the gradient.
+                                if v > yv[c]:
+                                    yv[c] = v
+                                    av[c] = k
+
+
+@njit(**_JIT)
+def _max_pool2d_fwd_22(x, y, arg):
+    """The hot case: 2x2 windows, stride 2, no padding."""
+    N, H, W, C = x.shape
+    OH, OW = y.shape[1], y.shape[2]
+    for n in range(N):
+        for oh in range(OH):
+            for ow in range(OW):
+                for c in range(C):
+                    a = x[n, 2 * oh, 2 * ow, c]
+                    b = x[n, 2 * oh, 2 * ow + 1, c]
+                    d = x[n, 2 * oh + 1, 2 * ow, c]
+                    e = x[n, 2 * oh + 1, 2 * ow + 1, c]
+                    best, k = a, 0
+                    if b > best:
+                        best, k = b, 1
+                    if d > best:
+                        best, k = d, 2
+                    if e > best:
+                        best, k = e, 3
+                    y[n, oh, ow, c] = best
+                    arg[n, oh, ow, c] = k
+
+
+@njit(**_JIT)
+def _max_pool2d_bwd(gy, arg, ph, pw, sh, sw, lh, lw, gx):
+    N, H, W, C = gx.shape
+    OH, OW = gy.shape[1], gy.shape[2]
+    for n in range(N):
+        gx[n] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                for c in range(C):
+                    k = arg[n, oh, ow, c]
+                    h = oh * sh - lh + k // pw
+                    w = ow * sw - lw + k % pw
+                    if 0 <= h < H and 0 <= w < W:
+                        gx[n, h, w, c] += gy[n, oh, ow, c]
+
+
+def max_pool_forward(x, pool, strides, pads, out):
+    if x.ndim != 4 or not _floats(x):
+        return get_reference("max_pool_forward")(x, pool, strides, pads, out)
+    y = workspace.empty((x.shape[0],) + tuple(out) + (x.shape[3],), x.dtype)
+    arg = workspace.empty(y.shape, np.int32)
+    if tuple(pool) == (2, 2) and tuple(strides) == (2, 2) and pads == ((0, 0), (0, 0)):
+        _max_pool2d_fwd_22(x, y, arg)
+    else:
+        _max_pool2d_fwd(x, pool[0], pool[1], strides[0], strides[1], pads[0][0], pads[1][0],
+                        y, arg)
+    return y, arg
+
+
+def max_pool_backward(gy, arg, x_shape, pool, strides, pads, out):
+    if len(x_shape) != 4 or not _floats(gy):
+        return get_reference("max_pool_backward")(gy, arg, x_shape, pool, strides, pads, out)
+    gx = workspace.empty(x_shape, gy.dtype)
+    _max_pool2d_bwd(np.ascontiguousarray(gy), arg, pool[0], pool[1], strides[0], strides[1],
+                    pads[0][0], pads[1][0], gx)
+    return gx
+
+
+# --- bias + relu ----------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _bias_relu(x, b, y):
+    M, F = x.shape
+    for m in range(M):
+        for f in range(F):
+            v = x[m, f] + b[f]
+            y[m, f] = v if (v > 0 or v != v) else 0
+
+
+@njit(**_JIT)
+def _bias_relu_grad(gy, y, gx, gb):
+    M, F = gy.shape
+    acc = np.zeros(F, np.float64)
+    for m in range(M):
+        for f in range(F):
+            g = gy[m, f] if y[m, f] > 0 else 0
+            gx[m, f] = g
+            acc[f] += g
+    for f in range(F):
+        gb[f] = acc[f]
+
+
+def bias_relu(x, b):
+    if not _floats(x, b) or x.ndim < 1 or b.shape != x.shape[-1:]:
+        return get_reference("bias_relu")(x, b)
+    y = workspace.empty(x.shape, x.dtype)
+    _bias_relu(np.ascontiguousarray(x).reshape(-1, x.shape[-1]), b, y.reshape(-1, x.shape[-1]))
+    return y
+
+
+def bias_relu_grad(gy, y):
+    if not _floats(gy, y) or gy.ndim < 1:
+        return get_reference("bias_relu_grad")(gy, y)
+    F = gy.shape[-1]
+    gx = workspace.empty(gy.shape, gy.dtype)
+    gb = np.empty(F, gy.dtype)
+    _bias_relu_grad(np.ascontiguousarray(gy).reshape(-1, F), np.ascontiguousarray(y).reshape(-1, F),
+                    gx.reshape(-1, F), gb)
+    return gx, gb
+
+
+# --- dropout: counter-based mask ------------------------------------------------------
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(**_JIT)
+def _dropout(x, seed, threshold, scale, y):
+    s30, s27, s31, s40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
+    for i in range(x.size):
+        z = seed + np.uint64(i) * _GOLDEN
+        z = (z ^ (z >> s30)) * _M1
+        z = (z ^ (z >> s27)) * _M2
+        z = z ^ (z >> s31)
+        if (z >> s40) >= threshold:
+            y[i] = x[i] * scale
+        else:
+            y[i] = 0
+
+
+def dropout_apply(x, seed, rate):
+    if not _floats(x):
+        return get_reference("dropout_apply")(x, seed, rate)
+    from ..ops.random import dropout_threshold
+    y = workspace.empty(x.shape, x.dtype)
+    _dropout(np.ascontiguousarray(x).reshape(-1), np.uint64(seed),
+             np.uint64(dropout_threshold(rate)), x.dtype.type(1.0 / (1.0 - rate)), y.reshape(-1))
+    return y
+
+
+# --- Adam -----------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def _adam(w, g, m, v, b1, b2, alpha, eps):
+    for i in range(w.size):
+        gi = g[i]
+        mi = (m[i] - gi) * b1 + gi
+        g2 = gi * gi
+        vi = (v[i] - g2) * b2 + g2
+        m[i] = mi
+        v[i] = vi
+        w[i] -= mi / (np.sqrt(vi) + eps) * alpha
+
+
+def adam_update(w, g, m, v, beta_1, beta_2, alpha, epsilon):
+    arrays = (w, g, m, v)
+    if not _floats(*arrays) or not all(a.flags.c_contiguous for a in arrays):
+        return get_reference("adam_update")(w, g, m, v, beta_1, beta_2, alpha, epsilon)
+    t = w.dtype.type
+    _adam(w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), t(beta_1), t(beta_2),
+          t(alpha), t(epsilon))
+
+
+KERNELS = {
+    "im2col": im2col,
+    "col2im": col2im,
+    "max_pool_forward": max_pool_forward,
+    "max_pool_backward": max_pool_backward,
+    "bias_relu": bias_relu,
+    "bias_relu_grad": bias_relu_grad,
+    "dropout_apply": dropout_apply,
+    "adam_update": adam_update,
+}

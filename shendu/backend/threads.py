@@ -1,0 +1,54 @@
+"""One thread budget for BLAS and Numba.
+
+Policy: the matrix products (BLAS) get the whole budget of ``n`` threads; the Numba
+kernels are serial loops. Ops run one after another, so at any moment only one pool
+is busy -- and there is only one pool: a Numba parallel region right after a BLAS call
+finds the BLAS threads still spinning for work and both slow down (measured on a
+2-core machine: a naive mix of both pools ran 2.5x slower than either alone). The
+kernels are memory-bound passes whose cost on 2 cores is dominated by bandwidth, so
+a second thread buys them little; the BLAS products are compute-bound and scale.
+
+``set_num_threads(n)`` sets BLAS's pool (through threadpoolctl when it is installed)
+and Numba's (for kernels that may later use ``prange``; applied when Numba loads).
+"""
+import os
+import sys
+
+_STATE = {"n": None, "controller": None}
+
+
+def default_num_threads():
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def set_num_threads(n):
+    """Use ``n`` threads for BLAS matrix products and Numba kernels (n >= 1)."""
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"set_num_threads: n must be a positive int. Received: n={n}")
+    _STATE["n"] = n
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        pass  # BLAS keeps its own setting (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS)
+    else:
+        if _STATE["controller"] is None:
+            _STATE["controller"] = ThreadpoolController()
+        _STATE["controller"].limit(limits=n, user_api="blas")
+    _apply_to_numba()
+
+
+def get_num_threads():
+    """The thread count set by ``set_num_threads``, else the cores available."""
+    return _STATE["n"] or default_num_threads()
+
+
+def _apply_to_numba():
+    if _STATE["n"] is None or "numba" not in sys.modules:
+        return
+    import numba
+    numba.set_num_threads(min(_STATE["n"], numba.config.NUMBA_NUM_THREADS))

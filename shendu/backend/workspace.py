@@ -1,0 +1,47 @@
+"""Reusable output buffers for ops whose shapes repeat from step to step.
+
+A training loop allocates the same large arrays every step (im2col columns, conv
+outputs, their gradients). Fresh large allocations are fresh pages, and the page
+faults that fill them cost as much as the arithmetic; ``empty(shape, dtype)``
+returns a buffer that an earlier step used and nobody references any more.
+
+A pooled buffer is free when the pool's own list holds the only reference to it
+(``sys.getrefcount`` == 2: the list and the call's argument). A view, a Tensor, a
+saved array in a graph node or a user's variable all hold references, so a buffer
+is never handed out twice while any of them is alive.
+"""
+import sys
+
+import numpy as np
+
+_POOL = {}          # (shape, dtype) -> [buffers]
+_PER_SHAPE = 3      # at most this many buffers kept per (shape, dtype)
+_MIN_BYTES = 1 << 16  # small arrays come from malloc's own free lists: no need to pool
+
+
+def empty(shape, dtype):
+    """An uninitialized array of ``shape`` and ``dtype``, reused when one is free."""
+    shape = tuple(int(s) for s in shape)
+    dtype = np.dtype(dtype)
+    nbytes = dtype.itemsize * int(np.prod(shape))
+    if nbytes < _MIN_BYTES:
+        return np.empty(shape, dtype)
+    key = (shape, dtype.str)
+    bufs = _POOL.setdefault(key, [])
+    for i in range(len(bufs)):
+        if sys.getrefcount(bufs[i]) == 2:
+            return bufs[i]
+    buf = np.empty(shape, dtype)
+    if len(bufs) < _PER_SHAPE:
+        bufs.append(buf)
+    return buf
+
+
+def clear():
+    """Forget every pooled buffer (their memory is freed once no one uses them)."""
+    _POOL.clear()
+
+
+def pooled_bytes():
+    """Bytes held by the pool (in use or free)."""
+    return sum(b.nbytes for bufs in _POOL.values() for b in bufs)

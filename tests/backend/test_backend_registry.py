@@ -1,0 +1,85 @@
+"""The kernel registry: switching, lazy Numba import, thread settings; gradients through kernels."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import shendu
+import shendu.ops as ops
+from shendu import backend
+from shendu.testing import gradcheck
+
+
+@pytest.fixture
+def kernels_on():
+    pytest.importorskip("numba")
+    before = backend.kernels_enabled()
+    shendu.config.set_backend_kernels(True)
+    yield
+    shendu.config.set_backend_kernels(before)
+
+
+def test_import_shendu_does_not_import_numba():
+    code = "import sys, shendu; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_env_var_forces_references():
+    code = ("import shendu; from shendu import backend; "
+            "print(backend.kernels_enabled(), backend.kernel('im2col') is backend.get_reference('im2col'))")
+    env = dict(os.environ, SHENDU_KERNELS="numpy")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=env)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_switching_kernels(kernels_on):
+    assert backend.kernel("max_pool_forward") is backend.fast_kernels()["max_pool_forward"]
+    shendu.config.set_backend_kernels(False)
+    assert not shendu.config.backend_kernels_enabled()
+    assert backend.kernel("max_pool_forward") is backend.get_reference("max_pool_forward")
+    with pytest.raises(KeyError, match="no kernel named 'nope'"):
+        backend.kernel("nope")
+
+
+def test_set_num_threads_sets_blas():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = shendu.config.get_num_threads()
+    try:
+        shendu.config.set_num_threads(1)
+        assert shendu.config.get_num_threads() == 1
+        blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == 1 for p in blas)
+    finally:
+        shendu.config.set_num_threads(before)
+    with pytest.raises(ValueError, match="Received: n=0"):
+        shendu.config.set_num_threads(0)
+
+
+# gradients through the fast path, float64 central differences
+
+def test_gradcheck_conv_through_kernels(kernels_on, rng):
+    x = rng.standard_normal((2, 7, 6, 3))
+    w = rng.standard_normal((3, 2, 3, 4))
+    gradcheck(lambda a, b: ops.conv(a, b, strides=2, padding="same"), x, w)
+    gradcheck(lambda a, b: ops.conv(a, b), x[:1], w)
+
+
+def test_gradcheck_pool_bias_relu_dropout_through_kernels(kernels_on, rng):
+    x = rng.standard_normal((1, 7, 5, 3))
+    # distinct values and no value near 0 after the bias: no kinks inside the eps step
+    x = np.sign(x) * (0.1 + np.abs(x)) + np.arange(x.size).reshape(x.shape) * 1e-3
+    gradcheck(lambda a: ops.max_pool(a, 2, padding="same"), x)
+    gradcheck(lambda a: ops.max_pool(a, 3, strides=2), x)
+    gradcheck(lambda a, b: ops.bias_relu(a, b), x, np.zeros(3))
+    gradcheck(lambda a: ops.dropout(a, 0.5, seed=3), x)
+
+
+def test_same_seed_same_dropout_with_kernels_on_and_off(kernels_on):
+    x = np.ones((4, 50), np.float32)
+    a = ops.dropout(x, 0.3, seed=5).numpy().copy()
+    shendu.config.set_backend_kernels(False)
+    np.testing.assert_array_equal(ops.dropout(x, 0.3, seed=5).numpy(), a)

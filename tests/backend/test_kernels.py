@@ -1,0 +1,184 @@
+"""Every fast (Numba) kernel against its NumPy reference, on odd shapes and both float types.
+
+Parity is exact where the kernel does the same arithmetic in the same order (copies,
+max, the dropout hash) and within float tolerance where a sum is reordered.
+"""
+import numpy as np
+import pytest
+
+import shendu  # noqa: F401  (registers every reference)
+from shendu import backend
+from shendu.ops.conv import same_or_valid_pads, _out_sizes
+
+pytest.importorskip("numba")
+FAST = backend.fast_kernels()
+DTYPES = [np.float32, np.float64]
+TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
+
+
+def both(name):
+    return FAST[name], backend.get_reference(name)
+
+
+def non_contiguous(a):
+    """The same values as a, as a non-contiguous view."""
+    big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
+    big[..., ::2] = a
+    return big[..., ::2]
+
+
+def test_every_kernel_has_a_fast_version_and_a_test():
+    assert set(FAST) == set(backend.names())
+    tested = {"im2col", "col2im", "max_pool_forward", "max_pool_backward", "bias_relu",
+              "bias_relu_grad", "dropout_apply", "adam_update"}
+    assert tested == set(FAST)
+
+
+# (N, H, W, C), kernel, strides, padding, dilation
+CONV_CASES = [
+    ((1, 5, 7, 3), (3, 3), (1, 1), "valid", (1, 1)),
+    ((2, 28, 28, 1), (3, 3), (1, 1), "valid", (1, 1)),
+    ((3, 9, 8, 4), (3, 2), (2, 2), "same", (1, 1)),
+    ((2, 11, 13, 5), (3, 3), (2, 1), "same", (1, 1)),
+    ((1, 10, 9, 2), (2, 3), (1, 1), "valid", (2, 1)),
+    ((2, 6, 6, 3), (1, 1), (2, 2), "valid", (1, 1)),
+    ((1, 4, 4, 2), (5, 5), (1, 1), "same", (1, 1)),
+]
+
+
+def _geometry(shape, ksize, strides, padding, dilation):
+    pads = same_or_valid_pads(shape[1:3], ksize, strides, dilation, padding)
+    return pads, _out_sizes(shape[1:3], ksize, strides, dilation, pads)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_im2col_and_col2im_match_reference(case, dtype, contiguous, rng):
+    shape, ksize, strides, padding, dilation = case
+    pads, out = _geometry(shape, ksize, strides, padding, dilation)
+    x = rng.standard_normal(shape).astype(dtype)
+    if not contiguous:
+        x = non_contiguous(x)
+    fast, ref = both("im2col")
+    c_fast = fast(x, ksize, strides, pads, dilation)
+    c_ref = ref(x, ksize, strides, pads, dilation)
+    assert c_fast.shape == c_ref.shape and c_fast.dtype == c_ref.dtype
+    np.testing.assert_array_equal(c_fast, c_ref)
+
+    g = rng.standard_normal(c_ref.shape).astype(dtype)
+    if not contiguous:
+        g = non_contiguous(g)
+    fast, ref = both("col2im")
+    g_fast = fast(g, x.shape, ksize, strides, pads, dilation)
+    g_ref = ref(g, x.shape, ksize, strides, pads, dilation)
+    assert g_fast.shape == g_ref.shape == x.shape and g_fast.dtype == dtype
+    np.testing.assert_allclose(g_fast, g_ref, **TOL[dtype])
+
+
+def test_im2col_other_ranks_and_ints_fall_back_to_reference(rng):
+    fast, ref = both("im2col")
+    x1 = rng.standard_normal((2, 9, 3))
+    np.testing.assert_array_equal(fast(x1, (3,), (2,), ((1, 1),), (1,)),
+                                  ref(x1, (3,), (2,), ((1, 1),), (1,)))
+    xi = rng.integers(0, 9, (1, 5, 5, 2))
+    np.testing.assert_array_equal(fast(xi, (2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1)),
+                                  ref(xi, (2, 2), (1, 1), ((0, 0), (0, 0)), (1, 1)))
+
+
+# (N, H, W, C), pool, strides, padding
+POOL_CASES = [
+    ((128, 26, 26, 3), (2, 2), (2, 2), "valid"),   # the hot case
+    ((1, 11, 11, 4), (2, 2), (2, 2), "valid"),     # odd: last row and column unused
+    ((2, 7, 9, 3), (3, 3), (2, 2), "same"),        # overlapping windows with padding
+    ((1, 5, 6, 2), (2, 3), (1, 2), "valid"),
+    ((3, 5, 5, 1), (2, 2), (2, 2), "same"),
+    ((1, 3, 3, 2), (3, 3), (1, 1), "same"),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool_matches_reference(case, dtype, ties, rng):
+    shape, pool, strides, padding = case
+    pads, out = _geometry(shape, pool, strides, padding, (1, 1))
+    x = (rng.integers(0, 3, shape) if ties else rng.standard_normal(shape)).astype(dtype)
+    if shape[0] == 1:
+        x = non_contiguous(x)
+    fast, ref = both("max_pool_forward")
+    y_fast, a_fast = fast(x, pool, strides, pads, out)
+    y_ref, a_ref = ref(x, pool, strides, pads, out)
+    np.testing.assert_array_equal(y_fast, y_ref)
+    np.testing.assert_array_equal(a_fast, a_ref)  # the same tap wins a tie
+
+    gy = rng.standard_normal(y_ref.shape).astype(dtype)
+    fast, ref = both("max_pool_backward")
+    g_fast = fast(gy, a_ref, x.shape, pool, strides, pads, out)
+    g_ref = ref(gy, a_ref, x.shape, pool, strides, pads, out)
+    assert g_fast.shape == x.shape and g_fast.dtype == dtype
+    np.testing.assert_allclose(g_fast, g_ref, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 3), (2, 5, 7, 3), (1, 1, 1, 1), (64, 130)])
+def test_bias_relu_matches_reference(shape, dtype, rng):
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[0] = 0.0  # exactly at the kink: subgradient 0 in both
+    b = rng.standard_normal(shape[-1]).astype(dtype)
+    if len(shape) > 2:
+        x = non_contiguous(x)
+        b[0] = 0.0
+    fast, ref = both("bias_relu")
+    y = ref(x, b)
+    np.testing.assert_array_equal(fast(x, b), y)
+    gy = rng.standard_normal(shape).astype(dtype)
+    fast, ref = both("bias_relu_grad")
+    (gx_f, gb_f), (gx_r, gb_r) = fast(gy, y), ref(gy, y)
+    np.testing.assert_array_equal(gx_f, gx_r)
+    assert gb_f.dtype == gb_r.dtype == dtype
+    np.testing.assert_allclose(gb_f, gb_r, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1,), (3, 7), (2, 13, 13, 5), (128, 128)])
+@pytest.mark.parametrize("rate", [0.25, 0.5, 0.9])
+def test_dropout_apply_matches_reference(shape, rate, dtype, rng):
+    x = rng.standard_normal(shape).astype(dtype)
+    if len(shape) > 1:
+        x = non_contiguous(x)
+    fast, ref = both("dropout_apply")
+    seed = int(rng.integers(0, 2 ** 63))
+    y = ref(x, seed, rate)
+    np.testing.assert_array_equal(fast(x, seed, rate), y)
+    assert y.dtype == dtype and y.shape == shape
+    if y.size >= 1000:  # 4.5 standard deviations
+        assert abs((y == 0).mean() - rate) < 4.5 * np.sqrt(rate * (1 - rate) / y.size)
+        kept = y != 0
+        np.testing.assert_allclose(y[kept], x[kept] / dtype(1 - rate), rtol=1e-6)
+
+
+def test_dropout_hash_depends_on_seed_and_position():
+    ref = backend.get_reference("dropout_apply")
+    x = np.ones(10000, np.float32)
+    a, b = ref(x, 1, 0.5), ref(x, 2, 0.5)
+    assert 0.4 < (a != b).mean() < 0.6
+    assert abs((a[:5000] == 0).mean() - (a[5000:] == 0).mean()) < 0.05
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1,), (3, 3, 1, 32), (17, 5)])
+def test_adam_update_matches_reference(shape, dtype, rng):
+    arrays = [rng.standard_normal(shape).astype(dtype) for _ in range(4)]
+    arrays[3] = np.abs(arrays[3])  # v >= 0
+    args = (0.9, 0.999, 1e-3 * np.sqrt(1 - 0.999 ** 3) / (1 - 0.9 ** 3), 1e-7)
+    fast, ref = both("adam_update")
+    a_fast = [a.copy() for a in arrays]
+    a_ref = [a.copy() for a in arrays]
+    fast(*a_fast, *args)
+    ref(*a_ref, *args)
+    for name, f, r in zip("wgmv", a_fast, a_ref):
+        if name == "g":
+            continue  # scratch space
+        assert f.dtype == dtype
+        np.testing.assert_allclose(f, r, **TOL[dtype], err_msg=name)
