@@ -57,6 +57,8 @@ class Dense(Layer):
     their last axis. Gradients: gx = gy W^T, gW = x^T gy, gb = sum gy (see ops.linear).
     """
 
+    supports_masking = True
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
@@ -112,6 +114,8 @@ class Dense(Layer):
 
 class Activation(Layer):
     """Applies an activation function: ``Activation('relu')``."""
+
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

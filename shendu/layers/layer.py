@@ -296,13 +296,21 @@ class Layer:
         if not self._accepts_training():
             kwargs.pop("training", None)
         outputs = self.call(inputs, *args, **kwargs)
-        if hasattr(self, "compute_mask") and isinstance(outputs, Tensor):
-            # Keras masking: a layer that defines compute_mask (Embedding(mask_zero=True),
-            # Masking, RNN) hands its output mask to the next layer as `_keras_mask`.
-            mask = self.compute_mask(inputs, getattr(inputs, "_keras_mask", None))
+        in_mask = getattr(inputs, "_keras_mask", None)
+        if isinstance(outputs, Tensor) and (in_mask is not None or
+                                            type(self).compute_mask is not Layer.compute_mask):
+            # Keras masking: a layer that makes a mask (Embedding(mask_zero=True), Masking)
+            # or passes one on (supports_masking) hands it to the next layer as `_keras_mask`.
+            mask = self.compute_mask(inputs, in_mask)
             if mask is not None:
                 outputs._keras_mask = mask
         return outputs
+
+    supports_masking = False
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output: the input's mask when the layer supports masking."""
+        return mask if self.supports_masking else None
 
     def _accepts_training(self):
         import inspect

@@ -13,6 +13,8 @@ class Dropout(Layer):
         seed: seed of this layer's own generator (default: shendu's global generator).
     """
 
+    supports_masking = True
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:

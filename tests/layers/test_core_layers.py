@@ -156,3 +156,13 @@ def test_orthogonal_initializer_is_orthogonal_and_c_ordered():
     q = shendu.initializers.Orthogonal(seed=0)((6, 6), dtype="float64")
     np.testing.assert_allclose(q @ q.T, np.eye(6), atol=1e-12)
     assert q.flags["C_CONTIGUOUS"]
+
+
+def test_mask_passes_through_layers_that_support_masking():
+    shendu.utils.set_random_seed(0)
+    emb = layers.Embedding(10, 4, mask_zero=True)
+    drop, dense, lstm = layers.Dropout(0.3), layers.Dense(4), layers.LSTM(3)
+    padded = lstm(dense(drop(emb(np.array([[1, 2, 0, 0, 0]])))))
+    unpadded = lstm(dense(drop(emb(np.array([[1, 2]])))))
+    np.testing.assert_allclose(padded.numpy(), unpadded.numpy(), rtol=1e-6)
+    assert getattr(layers.Flatten()(emb(np.array([[1, 0]]))), "_keras_mask", None) is None
