@@ -23,5 +23,13 @@ demo: $(VENV)/.installed-base
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# The side-by-side suite (benchmarks/run.py) compares with PyTorch's CPU build.
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/run.py --json build/bench.json $(ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -10,12 +10,17 @@ per machine and dtype, and never running while BLAS runs (see ``threads.py``).
 Layouts are channels-last throughout, so the innermost loop runs over channels,
 contiguous in memory, and LLVM vectorizes it.
 """
+import os
+
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from . import get_reference, workspace
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
+# Loops over the batch (or over chunks) are ``prange``: parallel when PARALLEL is on.
+PARALLEL = os.environ.get("SHENDU_NUMBA_PARALLEL", "0") == "1"
+_PJIT = dict(_JIT, parallel=PARALLEL)
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -26,11 +31,11 @@ def _floats(*arrays):
 # --- im2col / col2im (2-D) ------------------------------------------------------------
 
 
-@njit(**_JIT)
+@njit(**_PJIT)
 def _im2col2d(x, kh, kw, sh, sw, ph, pw, dh, dw, cols):
     N, H, W, C = x.shape
     OH, OW = cols.shape[1], cols.shape[2]
-    for n in range(N):
+    for n in prange(N):
         for oh in range(OH):
             for ow in range(OW):
                 for i in range(kh):
@@ -45,11 +50,11 @@ def _im2col2d(x, kh, kw, sh, sw, ph, pw, dh, dw, cols):
                                 cols[n, oh, ow, i, j, c] = 0
 
 
-@njit(**_JIT)
+@njit(**_PJIT)
 def _col2im2d(gcols, kh, kw, sh, sw, ph, pw, dh, dw, gx):
     N, H, W, C = gx.shape
     OH, OW = gcols.shape[1], gcols.shape[2]
-    for n in range(N):
+    for n in prange(N):
         gx[n] = 0
         for oh in range(OH):
             for ow in range(OW):
@@ -94,11 +99,11 @@ def col2im(gcols, x_shape, ksize, strides, pads, dilation):
 # --- max pooling (2-D) ----------------------------------------------------------------
 
 
-@njit(**_JIT)
+@njit(**_PJIT)
 def _max_pool2d_fwd(x, ph, pw, sh, sw, lh, lw, y, arg):
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
-    for n in range(N):
+    for n in prange(N):
         for oh in range(OH):
             for ow in range(OW):
                 yv = y[n, oh, ow]
@@ -122,12 +127,12 @@ def _max_pool2d_fwd(x, ph, pw, sh, sw, lh, lw, y, arg):
                                     av[c] = k
 
 
-@njit(**_JIT)
+@njit(**_PJIT)
 def _max_pool2d_fwd_22(x, y, arg):
     """The hot case: 2x2 windows, stride 2, no padding."""
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
-    for n in range(N):
+    for n in prange(N):
         for oh in range(OH):
             for ow in range(OW):
                 for c in range(C):
@@ -146,11 +151,11 @@ def _max_pool2d_fwd_22(x, y, arg):
                     arg[n, oh, ow, c] = k
 
 
-@njit(**_JIT)
+@njit(**_PJIT)
 def _max_pool2d_bwd(gy, arg, ph, pw, sh, sw, lh, lw, gx):
     N, H, W, C = gx.shape
     OH, OW = gy.shape[1], gy.shape[2]
-    for n in range(N):
+    for n in prange(N):
         gx[n] = 0
         for oh in range(OH):
             for ow in range(OW):
@@ -160,6 +165,29 @@ def _max_pool2d_bwd(gy, arg, ph, pw, sh, sw, lh, lw, gx):
                     w = ow * sw - lw + k % pw
                     if 0 <= h < H and 0 <= w < W:
                         gx[n, h, w, c] += gy[n, oh, ow, c]
+
+
+@njit(**_PJIT)
+def _max_pool2d_bwd_22(gy, arg, gx):
+    """2x2 windows, stride 2, no padding: every element of gx written once, no zeroing pass."""
+    N, H, W, C = gx.shape
+    OH, OW = gy.shape[1], gy.shape[2]
+    for n in prange(N):
+        for oh in range(OH):
+            for ow in range(OW):
+                for c in range(C):
+                    g = gy[n, oh, ow, c]
+                    k = arg[n, oh, ow, c]
+                    gx[n, 2 * oh, 2 * ow, c] = g if k == 0 else 0
+                    gx[n, 2 * oh, 2 * ow + 1, c] = g if k == 1 else 0
+                    gx[n, 2 * oh + 1, 2 * ow, c] = g if k == 2 else 0
+                    gx[n, 2 * oh + 1, 2 * ow + 1, c] = g if k == 3 else 0
+        # odd sizes: the last row / column belongs to no window
+        for h in range(2 * OH, H):
+            gx[n, h] = 0
+        for h in range(2 * OH):
+            for w in range(2 * OW, W):
+                gx[n, h, w] = 0
 
 
 def max_pool_forward(x, pool, strides, pads, out):
@@ -179,34 +207,43 @@ def max_pool_backward(gy, arg, x_shape, pool, strides, pads, out):
     if len(x_shape) != 4 or not _floats(gy):
         return get_reference("max_pool_backward")(gy, arg, x_shape, pool, strides, pads, out)
     gx = workspace.empty(x_shape, gy.dtype)
-    _max_pool2d_bwd(np.ascontiguousarray(gy), arg, pool[0], pool[1], strides[0], strides[1],
-                    pads[0][0], pads[1][0], gx)
+    gy = np.ascontiguousarray(gy)
+    if tuple(pool) == (2, 2) and tuple(strides) == (2, 2) and pads == ((0, 0), (0, 0)):
+        _max_pool2d_bwd_22(gy, arg, gx)
+    else:
+        _max_pool2d_bwd(gy, arg, pool[0], pool[1], strides[0], strides[1], pads[0][0],
+                        pads[1][0], gx)
     return gx
 
 
 # --- bias + relu ----------------------------------------------------------------------
 
 
-@njit(**_JIT)
+@njit(**_PJIT)
 def _bias_relu(x, b, y):
     M, F = x.shape
-    for m in range(M):
+    for m in prange(M):
         for f in range(F):
             v = x[m, f] + b[f]
             y[m, f] = v if (v > 0 or v != v) else 0
 
 
-@njit(**_JIT)
+@njit(**_PJIT)
 def _bias_relu_grad(gy, y, gx, gb):
     M, F = gy.shape
-    acc = np.zeros(F, np.float64)
-    for m in range(M):
-        for f in range(F):
-            g = gy[m, f] if y[m, f] > 0 else 0
-            gx[m, f] = g
-            acc[f] += g
+    T = 16  # row blocks, each with its own partial sum of gb
+    acc = np.zeros((T, F), np.float64)
+    for t in prange(T):
+        for m in range(t * M // T, (t + 1) * M // T):
+            for f in range(F):
+                g = gy[m, f] if y[m, f] > 0 else 0
+                gx[m, f] = g
+                acc[t, f] += g
     for f in range(F):
-        gb[f] = acc[f]
+        s = 0.0
+        for t in range(T):
+            s += acc[t, f]
+        gb[f] = s
 
 
 def bias_relu(x, b):
@@ -235,10 +272,10 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
-@njit(**_JIT)
+@njit(**_PJIT)
 def _dropout(x, seed, threshold, scale, y):
     s30, s27, s31, s40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
-    for i in range(x.size):
+    for i in prange(x.size):
         z = seed + np.uint64(i) * _GOLDEN
         z = (z ^ (z >> s30)) * _M1
         z = (z ^ (z >> s27)) * _M2

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 _POOL = {}          # (shape, dtype) -> [buffers]
-_PER_SHAPE = 3      # at most this many buffers kept per (shape, dtype)
+_PER_SHAPE = 8      # at most this many buffers kept per (shape, dtype)
 _MIN_BYTES = 1 << 16  # small arrays come from malloc's own free lists: no need to pool
 
 

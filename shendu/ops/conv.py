@@ -23,6 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..backend import kernel, workspace
 from ._util import data_of
 
@@ -169,6 +170,8 @@ def conv_kernel_grad(x, gy, w_shape, strides, pads, dilation, cols=None):
 # Columns up to this size are kept from forward for the kernel gradient instead of
 # being rebuilt in backward (the reference convnet's largest is 18 MB at batch 128).
 KEEP_COLS_BYTES = 64 << 20
+# Columns that are not kept (inference, or too large) are built this many bytes at a time.
+CHUNK_COLS_BYTES = 4 << 20
 
 
 # --- ops ----------------------------------------------------------------------
@@ -186,10 +189,28 @@ class Conv(Function):
     """
 
     def forward(ctx, x, w, strides, pads, dilation):
-        cols = kernel("im2col")(x, w.shape[:-2], strides, pads, dilation)
-        ctx.save_for_backward(x, w, cols if cols.nbytes <= KEEP_COLS_BYTES else None)
         ctx.geom = strides, pads, dilation
-        return _cols_matmul(cols, w)
+        ksize = w.shape[:-2]
+        per_sample = x.dtype.itemsize * w[..., 0].size * int(np.prod(
+            _out_sizes(x.shape[1:-1], ksize, strides, dilation, pads)))
+        if is_grad_enabled() and per_sample * len(x) <= KEEP_COLS_BYTES:
+            cols = kernel("im2col")(x, ksize, strides, pads, dilation)
+            ctx.save_for_backward(x, w, cols)
+            return _cols_matmul(cols, w)
+        ctx.save_for_backward(x, w, None)
+        # Columns that will not be kept are built a few samples at a time, each chunk
+        # small enough to be still in cache when the matrix product reads it.
+        step = max(1, CHUNK_COLS_BYTES // max(per_sample, 1))
+        if step >= len(x):
+            return _cols_matmul(kernel("im2col")(x, ksize, strides, pads, dilation), w)
+        out = _out_sizes(x.shape[1:-1], ksize, strides, dilation, pads)
+        y = workspace.empty((len(x),) + out + (w.shape[-1],), np.result_type(x, w))
+        rows, w2 = y.reshape(-1, w.shape[-1]), w.reshape(-1, w.shape[-1])
+        p = int(np.prod(out))
+        for i in range(0, len(x), step):
+            cols = kernel("im2col")(x[i:i + step], ksize, strides, pads, dilation)
+            np.matmul(cols.reshape(-1, w2.shape[0]), w2, out=rows[i * p:(i + step) * p])
+        return y
 
     def backward(ctx, gy):
         x, w, cols = ctx.saved
