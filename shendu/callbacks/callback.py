@@ -1,4 +1,6 @@
 """``Callback``: the base class whose hooks the training loop calls."""
+import math
+import numbers
 
 
 class Callback:
@@ -34,6 +36,19 @@ class Callback:
     @property
     def model(self):
         return self._model
+
+    # ---- state a checkpoint keeps (``model.save`` during ``fit``) ----------------------------
+    def get_state(self):
+        """What a resumed ``fit`` needs to continue this callback exactly, as a dict of
+        JSON values (arrays allowed as leaves: they are stored as tensors), or None for
+        a callback without such state. ``model.save`` called during ``fit`` stores the
+        state of every callback of that fit; resuming (``BackupAndRestore``, or
+        ``load_model`` then ``fit(initial_epoch=model.saved_epoch)``) hands it back to
+        ``set_state`` after ``on_train_begin``."""
+        return None
+
+    def set_state(self, state):
+        """Restore what ``get_state`` returned. The dict comes from a file: check it."""
 
     # Legacy names: Keras still routes training-batch hooks through them, so
     # callbacks written against the old API (``on_batch_end``) keep working.
@@ -87,3 +102,38 @@ class Callback:
 
     def on_predict_end(self, logs=None):
         """Called at the end of ``predict``."""
+
+
+# ---- checked conversions for get_state / set_state ----------------------------------------------
+def encode_float(value):
+    """A JSON value for a float that may be None, inf or NaN (JSON has no inf)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else repr(value)  # 'inf', '-inf', 'nan'
+
+
+def decode_float(value, what):
+    if value is None:
+        return None
+    if isinstance(value, str) and value in ("inf", "-inf", "nan"):
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what}: expected a number, received {str(value)[:80]!r}")
+    return float(value)
+
+
+def decode_int(value, what, minimum=0):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{what}: expected an integer >= {minimum}, received {str(value)[:80]!r}")
+    return value
+
+
+def check_state(state, keys, who):
+    """``state`` as a dict holding ``keys`` (raises ValueError naming ``who`` otherwise)."""
+    if not isinstance(state, dict):
+        raise ValueError(f"{who}.set_state expected a dict, received {type(state).__name__}")
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise ValueError(f"{who}.set_state: missing {missing}")
+    return state

@@ -1,5 +1,6 @@
 """``CallbackList``: dispatches every hook to a list of callbacks."""
 import numbers
+import warnings
 
 from .callback import Callback
 from .history import History
@@ -82,6 +83,9 @@ class CallbackList(Callback):
         if self._progbar is None and add_progbar:
             self._progbar = ProgbarLogger()
             self.callbacks.append(self._progbar)
+        # Checkpointing callbacks save after the others have seen the step or epoch, so the
+        # state they write (History, EarlyStopping, ...) is the state a resumed run needs.
+        self.callbacks.sort(key=lambda cb: bool(getattr(cb, "_saves_checkpoints", False)))
         self.set_model(model)
         self.set_params(params)
 
@@ -108,6 +112,36 @@ class CallbackList(Callback):
             model.history = self._history
         for cb in self.callbacks:
             cb.set_model(model)
+
+    def _state_keys(self):
+        """(key, callback) for each callback: its class name, ``#k`` for the k-th repeat."""
+        seen = {}
+        for cb in self.callbacks:
+            name = type(cb).__name__
+            seen[name] = seen.get(name, -1) + 1
+            yield (name if seen[name] == 0 else f"{name}#{seen[name]}"), cb
+
+    def get_state(self):
+        """{key: state} of every callback that has state (see ``Callback.get_state``)."""
+        states = {}
+        for key, cb in self._state_keys():
+            state = cb.get_state()
+            if state is not None:
+                states[key] = state
+        return states
+
+    def set_state(self, states):
+        """Give each callback its saved state, matched by class name and position; a saved
+        state with no callback in this run is reported and dropped."""
+        if not isinstance(states, dict):
+            raise ValueError("CallbackList.set_state expected a dict of callback states")
+        states = dict(states)
+        for key, cb in self._state_keys():
+            if key in states:
+                cb.set_state(states.pop(key))
+        if states:
+            warnings.warn("Resuming: no callback in this fit for the saved state of "
+                          f"{sorted(states)}; that state is not restored", stacklevel=3)
 
     def _call(self, hook, *args, logs=None):
         logs = _normalize_logs(logs)

@@ -1,4 +1,7 @@
 """``EarlyStopping``: stop ``fit`` when a monitored quantity stops improving."""
+import numpy as np
+
+from .callback import check_state, decode_float, decode_int, encode_float
 from .monitor_callback import MonitorCallback
 
 
@@ -88,6 +91,25 @@ class EarlyStopping(MonitorCallback):
                 print("Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
+
+    def get_state(self):
+        """Best value and epoch, wait counter, stopped epoch, and the best weights
+        (when ``restore_best_weights``) as arrays."""
+        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch,
+                "best_epoch": self.best_epoch, "best": encode_float(self.best),
+                "best_weights": None if self.best_weights is None else list(self.best_weights)}
+
+    def set_state(self, state):
+        check_state(state, ("wait", "stopped_epoch", "best_epoch", "best"), "EarlyStopping")
+        self.wait = decode_int(state["wait"], "EarlyStopping wait")
+        self.stopped_epoch = decode_int(state["stopped_epoch"], "EarlyStopping stopped_epoch")
+        self.best_epoch = decode_int(state["best_epoch"], "EarlyStopping best_epoch")
+        self.best = decode_float(state["best"], "EarlyStopping best")
+        weights = state.get("best_weights")
+        if weights is not None:
+            if not isinstance(weights, list) or not all(isinstance(w, np.ndarray) for w in weights):
+                raise ValueError("EarlyStopping.set_state: best_weights must be a list of arrays")
+            self.best_weights = [np.array(w) for w in weights]
 
     def get_monitor_value(self, logs):
         """``logs[monitor]``, warning (and returning None) when it is missing."""

@@ -1,5 +1,5 @@
 """``History``: records every epoch's logs; ``fit`` returns it."""
-from .callback import Callback
+from .callback import Callback, check_state, decode_float, decode_int, encode_float
 
 
 class History(Callback):
@@ -38,3 +38,19 @@ class History(Callback):
         # the model, as in Keras.
         if self.model is not None:
             self.model.history = self
+
+    def get_state(self):
+        """The epochs recorded so far, so a resumed fit returns the whole run's History."""
+        return {"epoch": list(self.epoch),
+                "history": {k: [encode_float(v) if isinstance(v, (int, float)) else None
+                                for v in vals] for k, vals in self.history.items()}}
+
+    def set_state(self, state):
+        check_state(state, ("epoch", "history"), "History")
+        epochs, history = state["epoch"], state["history"]
+        if not isinstance(epochs, list) or not isinstance(history, dict) or not all(
+                isinstance(k, str) and isinstance(v, list) for k, v in history.items()):
+            raise ValueError("History.set_state: expected a list of epochs and a dict of lists")
+        self.epoch = [decode_int(e, "History epoch") for e in epochs]
+        self.history = {k: [decode_float(v, f"History {k}") for v in vals]
+                        for k, vals in history.items()}

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 
+from .callback import check_state, decode_float, decode_int, encode_float
 from .monitor_callback import MonitorCallback
 
 
@@ -15,6 +16,12 @@ class ModelCheckpoint(MonitorCallback):
     ``batch`` (1-based, batch-level saving only) and the logs, e.g.
     ``"ckpt/w.{epoch:02d}-{val_loss:.2f}.weights.h5"``. Missing directories are
     created; writing the file atomically is the model's job.
+
+    A full checkpoint (``save_weights_only=False``) written during ``fit`` holds the
+    training state too: optimizer, random generators, the epoch and the step within
+    it, and the other callbacks' state (it runs after them), so
+    ``load_model(path)`` then ``fit(..., initial_epoch=model.saved_epoch)`` continues
+    the run exactly, mid-epoch included.
 
     Args:
         filepath: where to save; must end in ``.weights.h5`` when
@@ -31,6 +38,8 @@ class ModelCheckpoint(MonitorCallback):
         ValueError: for a bad ``save_freq`` or a file extension that does not
             match ``save_weights_only``.
     """
+
+    _saves_checkpoints = True  # CallbackList runs it after the callbacks whose state it saves
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
@@ -57,6 +66,17 @@ class ModelCheckpoint(MonitorCallback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
+
+    def get_state(self):
+        """The best value so far and the batches counted since the last save."""
+        return {"best": encode_float(self.best), "batches_since_save": self._batches_since_save}
+
+    def set_state(self, state):
+        check_state(state, ("best", "batches_since_save"), "ModelCheckpoint")
+        best = decode_float(state["best"], "ModelCheckpoint best")
+        self._batches_since_save = decode_int(state["batches_since_save"],
+                                              "ModelCheckpoint batches_since_save")
+        self.best = best
 
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":

@@ -3,7 +3,7 @@ import warnings
 
 import numpy as np
 
-from .callback import Callback
+from .callback import Callback, check_state, decode_float, decode_int, encode_float
 from .monitor_callback import check_mode, infer_direction
 
 
@@ -65,6 +65,22 @@ class ReduceLROnPlateau(Callback):
 
     def on_train_begin(self, logs=None):
         self._reset()
+
+    def get_state(self):
+        """Best value, wait and cooldown counters (the rate itself is the optimizer's)."""
+        return {"wait": self.wait, "cooldown_counter": self.cooldown_counter,
+                "best": encode_float(self.best)}
+
+    def set_state(self, state):
+        check_state(state, ("wait", "cooldown_counter", "best"), "ReduceLROnPlateau")
+        wait = decode_int(state["wait"], "ReduceLROnPlateau wait")
+        cooldown = decode_int(state["cooldown_counter"], "ReduceLROnPlateau cooldown_counter")
+        best = decode_float(state["best"], "ReduceLROnPlateau best")
+        if self.monitor_op is None:
+            self._set_monitor_op()  # it also resets `best`: restore after it
+        self.wait, self.cooldown_counter = wait, cooldown
+        if best is not None:
+            self.best = best
 
     def in_cooldown(self):
         return self.cooldown_counter > 0
