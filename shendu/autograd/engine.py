@@ -7,6 +7,8 @@ to its output, gy = dL/dy, is complete. The node turns gy into one gradient
 per input (the chain rule, dL/dx = dL/dy * dy/dx), and where a tensor feeds
 several consumers their contributions are added (the multivariate chain rule).
 """
+import contextlib
+
 import numpy as np
 
 
@@ -69,36 +71,82 @@ def backward(root, grad=None, retain_graph=False):
         if g.shape != root.shape:
             raise ValueError(f"backward(): seed gradient has shape {g.shape}, "
                              f"the tensor has shape {root.shape}")
+    hooks = tuple(_grad_ready_hooks)
     if root._ctx is None:
         root._accumulate(g)
+        for hook in hooks:
+            hook(root)
         return
     if root._ctx.released:
         raise RuntimeError(_RELEASED)
 
+    order = _topological_order(root._ctx)
+    final = _last_uses(order) if hooks else {}
     grads = {id(root._ctx): g}
-    for fn in _topological_order(root._ctx):
+    for i, fn in enumerate(order):
         gy = grads.pop(id(fn), None)
-        if gy is None:
+        if gy is not None:
+            _backward_node(fn, gy, grads, retain_graph)
+        for leaf in final.get(i, ()):  # no node left uses these leaves: their .grad is final
+            for hook in hooks:
+                hook(leaf)
+
+
+def _backward_node(fn, gy, grads, retain_graph):
+    """Run one node: its inputs' gradients go to leaves' .grad or into ``grads`` for their nodes."""
+    if fn.released:
+        raise RuntimeError(_RELEASED)
+    gxs = fn.backward(gy)
+    if not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    for t, gx, need in zip(fn.inputs, gxs, fn.needs_input_grad):
+        if not need or gx is None:
             continue
-        if fn.released:
-            raise RuntimeError(_RELEASED)
-        gxs = fn.backward(gy)
-        if not isinstance(gxs, tuple):
-            gxs = (gxs,)
-        for t, gx, need in zip(fn.inputs, gxs, fn.needs_input_grad):
-            if not need or gx is None:
-                continue
-            gx = unbroadcast(np.asarray(gx), t.data.shape)
-            if gx.dtype != t.data.dtype:
-                gx = gx.astype(t.data.dtype)
-            if t._ctx is None:
-                t._accumulate(gx)
-            else:
-                key = id(t._ctx)
-                prev = grads.get(key)
-                grads[key] = gx if prev is None else prev + gx
-        if not retain_graph:
-            fn.release()
+        gx = unbroadcast(np.asarray(gx), t.data.shape)
+        if gx.dtype != t.data.dtype:
+            gx = gx.astype(t.data.dtype)
+        if t._ctx is None:
+            t._accumulate(gx)
+        else:
+            key = id(t._ctx)
+            prev = grads.get(key)
+            grads[key] = gx if prev is None else prev + gx
+    if not retain_graph:
+        fn.release()
+
+
+# ---- gradient-ready hooks ----------------------------------------------------------------------
+_grad_ready_hooks = []
+
+
+@contextlib.contextmanager
+def gradient_ready_hook(hook):
+    """Call ``hook(leaf)`` during every ``backward()`` in this block as soon as a leaf's
+    ``.grad`` is final (the last node that uses the leaf has run), while backward goes on.
+
+    This lets data-parallel training start reducing the last layers' gradients while the
+    first layers' are still being computed. Every leaf of the graph is reported once per
+    backward, in the order its gradient completes; a leaf that got no gradient is reported
+    with ``grad`` unchanged (None after zeroing).
+    """
+    _grad_ready_hooks.append(hook)
+    try:
+        yield hook
+    finally:
+        _grad_ready_hooks.remove(hook)
+
+
+def _last_uses(order):
+    """{position in ``order``: [leaves whose last consumer is that node]}, for the hooks."""
+    last = {}
+    for i, fn in enumerate(order):
+        for t in fn.inputs:
+            if t._ctx is None and t.requires_grad:
+                last[id(t)] = (i, t)
+    final = {}
+    for i, t in last.values():
+        final.setdefault(i, []).append(t)
+    return final
 
 
 _RELEASED = ("Trying to backward through the graph a second time: its saved arrays were "
