@@ -89,17 +89,25 @@ class ArrayAdapter:
         full = -(-self.num_samples // self.batch_size)
         return full if self.steps is None else self.steps
 
+    def epoch_order(self, batch_size=None):
+        """The order of the samples for one epoch (drawn from shendu's generator), or None
+        when not shuffling. ``shuffle='batch'`` keeps runs of ``batch_size`` together."""
+        n, bs = self.num_samples, batch_size or self.batch_size
+        if not self.shuffle:
+            return None
+        order = as_generator(None).permutation(n)
+        if self.shuffle == "batch":  # shuffle batch order only, keep batches contiguous
+            starts = as_generator(None).permutation(range(0, n, bs))
+            order = np.concatenate([np.arange(s, min(s + bs, n)) for s in starts])
+        return order
+
     def __iter__(self):
         n, bs = self.num_samples, self.batch_size
-        if self.shuffle:
-            order = as_generator(None).permutation(n)
-            if self.shuffle == "batch":  # shuffle batch order only, keep batches contiguous
-                starts = as_generator(None).permutation(range(0, n, bs))
-                order = np.concatenate([np.arange(s, min(s + bs, n)) for s in starts])
+        order = self.epoch_order()
         for step in range(self.num_batches):
             lo = (step * bs) % n
             hi = min(lo + bs, n)
-            idx = order[lo:hi] if self.shuffle else slice(lo, hi)
+            idx = order[lo:hi] if order is not None else slice(lo, hi)
             yield _take(self.x, idx), _take(self.y, idx), _take(self.sample_weight, idx)
 
 

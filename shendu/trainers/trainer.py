@@ -18,6 +18,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..layers.layer import _flatten
 from .data_adapters import flatten_arrays, make_adapter, split_validation
+from .strategy import get_strategy
 
 
 class Trainer:
@@ -31,7 +32,7 @@ class Trainer:
     # ---- compile ----------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto", auto_scale_loss=True):
+                jit_compile="auto", auto_scale_loss=True, distribute=None):
         """Configure training: an optimizer, a loss per output, and metrics.
 
         Args:
@@ -40,8 +41,11 @@ class Trainer:
                 output name (or one loss for all).
             loss_weights: list or dict of per-output scalar weights.
             metrics: list (or dict/list of lists per output) of names, functions or Metrics.
+            distribute: a strategy such as ``shendu.distributed.DataParallel()`` that fit
+                and evaluate use (as they do inside ``with strategy:``).
         """
         self.optimizer = _optimizers.get(optimizer)
+        self._distribute = distribute
         self._loss_arg, self._loss_weights_arg = loss, loss_weights
         self._metrics_arg, self._weighted_metrics_arg = metrics, weighted_metrics
         self._loss_fns = None  # resolved on first data, when the outputs are known
@@ -186,7 +190,8 @@ class Trainer:
                 self._resolve_losses(len(y_pred_flat))
             self._build_metrics(y_flat, y_pred_flat)
         loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=True)
-        loss.backward()
+        with get_strategy(self).synchronize_gradients(variables):
+            loss.backward()
         grads = [v.grad for v in variables]
         self.optimizer.apply(grads, variables)
         for v in variables:
@@ -236,12 +241,16 @@ class Trainer:
         data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=shuffle, steps=steps_per_epoch)
         if hasattr(data, "x"):
             self._check_data(data.x, data.y, "fit")
+        strategy = get_strategy(self)
+        data = strategy.distribute_data(data, self)
+        verbose, callbacks = strategy.verbose(verbose), strategy.callbacks(callbacks)
         val = None
         if validation_data is not None:
             val = _validation_tuple(validation_data)
         callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                  verbose=verbose, epochs=epochs, steps=data.num_batches)
         self.stop_training = False
+        strategy.on_train_begin(self)
         callbacks.on_train_begin()
         logs = {}
         for epoch in range(initial_epoch, epochs):
@@ -249,7 +258,7 @@ class Trainer:
             callbacks.on_epoch_begin(epoch)
             for step, (xb, yb, swb) in enumerate(data):
                 callbacks.on_train_batch_begin(step)
-                logs = self.train_step(xb, yb, swb)
+                logs = strategy.reduce_logs(self, self.train_step(xb, yb, swb))
                 callbacks.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
@@ -278,6 +287,9 @@ class Trainer:
         data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=False, steps=steps)
         if hasattr(data, "x") and not _internal:
             self._check_data(data.x, data.y, "evaluate")
+        strategy = get_strategy(self)
+        data = strategy.distribute_data(data, self)
+        verbose, callbacks = strategy.verbose(verbose), strategy.callbacks(callbacks)
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0 and not _internal,
                            model=self, verbose=verbose, epochs=1, steps=data.num_batches)
         if self._metrics_built:
@@ -286,7 +298,7 @@ class Trainer:
         logs = {}
         for step, (xb, yb, swb) in enumerate(data):
             cbs.on_test_batch_begin(step)
-            logs = self.test_step(xb, yb, swb)
+            logs = strategy.reduce_logs(self, self.test_step(xb, yb, swb))
             cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
         if return_dict:
