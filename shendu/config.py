@@ -44,22 +44,45 @@ _DETERMINISTIC = False
 def enable_determinism():
     """Ask for bit-reproducible runs: same seed, same data, same results.
 
-    shendu's kernels are NumPy code with a fixed reduction order, and every random
-    draw (initializers, dropout, shuffling) comes from generators that
-    ``shendu.utils.set_random_seed`` seeds and that checkpoints save, so a run with a
-    fixed seed is reproducible on one machine already; this flag records the intent
-    for code that has a faster, order-changing path (it must take the fixed-order path
-    while the flag is on). What is NOT guaranteed bit-for-bit: results across machines
-    or BLAS libraries (matmul blocking differs with the CPU and thread count), and
-    across NumPy versions. Pin BLAS threads (OMP_NUM_THREADS) for reproducible matmuls.
+    What it does: pins the BLAS library that NumPy's matrix products use to one thread
+    (through threadpoolctl, until ``disable_determinism()``; ``set_num_threads`` then
+    only records its value), so a product sums in the same order whatever thread count
+    is set. Everything else already has a fixed order: the NumPy reference ops, and
+    shendu's Numba kernels (``shendu/backend``), whose sums do not depend on the thread
+    count (serial loops, or a fixed number of blocks added in a fixed order). Every random
+    draw (initializers, dropout, shuffling, augmentation) comes from generators that
+    ``shendu.utils.set_random_seed`` seeds and that checkpoints save.
+
+    What is bit-reproducible: a run repeated, or interrupted and resumed from a
+    checkpoint (``BackupAndRestore``, ``ModelCheckpoint``, ``load_model`` + ``fit``), on
+    the same machine with the same library versions (NumPy, its BLAS build, Numba),
+    the same ``SHENDU_KERNELS`` setting, and the same data and script. With this flag on,
+    also at any thread count; with it off, only at the same thread count.
+
+    What is NOT guaranteed: results across machines or CPU models (BLAS and NumPy pick
+    different SIMD kernels and blockings), across BLAS builds (OpenBLAS, MKL,
+    Accelerate) or NumPy/Numba versions, between the Numba kernels and the NumPy
+    references (``set_backend_kernels``), and, without this flag, across thread counts.
+    Without threadpoolctl installed the flag cannot pin BLAS (it warns): set
+    ``OMP_NUM_THREADS=1`` / ``OPENBLAS_NUM_THREADS=1`` before starting Python instead.
+    It costs speed: large matrix products use one core.
     """
     global _DETERMINISTIC
     _DETERMINISTIC = True
+    from .backend.threads import pin_blas_to_one_thread
+    if not pin_blas_to_one_thread(True):
+        import warnings
+        warnings.warn("enable_determinism: threadpoolctl is not installed, so BLAS threads "
+                      "cannot be pinned; set OMP_NUM_THREADS=1 for thread-count-independent "
+                      "matrix products", stacklevel=2)
 
 
 def disable_determinism():
+    """Undo ``enable_determinism()``: BLAS gets its thread limits back."""
     global _DETERMINISTIC
     _DETERMINISTIC = False
+    from .backend.threads import pin_blas_to_one_thread
+    pin_blas_to_one_thread(False)
 
 
 def is_determinism_enabled():

@@ -10,6 +10,7 @@ a second thread buys them little; the BLAS products are compute-bound and scale.
 
 ``set_num_threads(n)`` sets BLAS's pool (through threadpoolctl when it is installed)
 and Numba's (for kernels that may later use ``prange``; applied when Numba loads).
+While ``shendu.config.enable_determinism()`` is on, BLAS stays pinned to one thread.
 """
 import os
 import sys
@@ -31,15 +32,35 @@ def set_num_threads(n):
     if n < 1:
         raise ValueError(f"set_num_threads: n must be a positive int. Received: n={n}")
     _STATE["n"] = n
+    if not _STATE.get("pinned"):  # enable_determinism() keeps BLAS at one thread
+        _limit_blas(n)
+    _apply_to_numba()
+
+
+def _limit_blas(n):
+    """Limit BLAS to ``n`` threads; the limiter (to restore from), or None without
+    threadpoolctl (BLAS then keeps OMP_NUM_THREADS / OPENBLAS_NUM_THREADS)."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
-        pass  # BLAS keeps its own setting (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS)
-    else:
-        if _STATE["controller"] is None:
-            _STATE["controller"] = ThreadpoolController()
-        _STATE["controller"].limit(limits=n, user_api="blas")
-    _apply_to_numba()
+        return None
+    if _STATE["controller"] is None:
+        _STATE["controller"] = ThreadpoolController()
+    return _STATE["controller"].limit(limits=n, user_api="blas")
+
+
+def pin_blas_to_one_thread(pin):
+    """While pinned, BLAS products run on one thread, so their summation order does not
+    depend on the thread count (``shendu.config.enable_determinism``); unpinning restores
+    the limits from before (and a later ``set_num_threads``). Returns whether BLAS is
+    pinned (False without threadpoolctl)."""
+    if pin and not _STATE.get("pinned"):
+        _STATE["pinned"] = _limit_blas(1)
+    elif not pin and _STATE.get("pinned"):
+        _STATE.pop("pinned").restore_original_limits()
+        if _STATE["n"] is not None:
+            _limit_blas(_STATE["n"])
+    return bool(_STATE.get("pinned"))
 
 
 def get_num_threads():
