@@ -1,6 +1,7 @@
 """Callbacks: objects the training loop calls at the start and end of every
 epoch and batch (``keras.callbacks``)."""
 from .callback import Callback  # noqa: F401
+from .backup_and_restore import BackupAndRestore  # noqa: F401
 from .callback_list import CallbackList  # noqa: F401
 from .csv_logger import CSVLogger  # noqa: F401
 from .early_stopping import EarlyStopping  # noqa: F401

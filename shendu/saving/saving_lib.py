@@ -102,10 +102,58 @@ def _training_state(model):
     if epoch is None:
         epochs = getattr(getattr(model, "history", None), "epoch", None)
         epoch = int(epochs[-1]) + 1 if epochs else None
-    return {"epoch": epoch,
-            "global_generator": _generator_state(_random.default_generator()),
-            "layer_generators": _layer_generators(model),
-            "optimizer_built": bool(getattr(model.optimizer, "built", False))}
+    state = {"epoch": epoch,
+             "global_generator": _generator_state(_random.default_generator()),
+             "layer_generators": _layer_generators(model),
+             "optimizer_built": bool(getattr(model.optimizer, "built", False))}
+    tensors = {}
+    # Saved during fit (a callback): the steps done in the current epoch, the global
+    # generator as it was when the epoch began (it drew that epoch's shuffled order), the
+    # running metrics of the epoch, and the state of the fit's callbacks.
+    step = int(getattr(model, "_steps_done", 0) or 0)
+    state["step"] = step
+    if step:
+        state["epoch_start_generator"] = _to_json(model._epoch_start_rng)
+        if getattr(model, "_metrics_built", False):
+            for i, v in enumerate(_metric_variables(model)):
+                tensors[f"metrics/{i}"] = np.array(v.data)
+    callbacks = getattr(model, "_callbacks", None)
+    if callbacks is not None:
+        state["callbacks"] = _arrays_to_refs(callbacks.get_state(), "callbacks", tensors)
+    return state, tensors
+
+
+def _metric_variables(model):
+    return [v for m in model.metrics + list(getattr(model, "_output_loss_trackers", []))
+            for v in m.variables]
+
+
+def _arrays_to_refs(value, prefix, tensors):
+    """``value`` with each array replaced by ``{"__tensor__": name}`` (the array goes to
+    ``tensors``)."""
+    if isinstance(value, np.ndarray):
+        name = f"{prefix}/{len(tensors)}"
+        tensors[name] = np.ascontiguousarray(value)
+        return {"__tensor__": name}
+    if isinstance(value, dict):
+        return {str(k): _arrays_to_refs(v, prefix, tensors) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_arrays_to_refs(v, prefix, tensors) for v in value]
+    return value
+
+
+def _refs_to_arrays(value, tensors, source):
+    if isinstance(value, dict):
+        if set(value) == {"__tensor__"}:
+            name = value["__tensor__"]
+            if not isinstance(name, str) or not name.startswith("callbacks/") or name not in tensors:
+                raise UnsafeFileError(f"{source}: callback state names a missing tensor "
+                                      f"{str(name)[:80]!r}")
+            return tensors[name]
+        return {k: _refs_to_arrays(v, tensors, source) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_refs_to_arrays(v, tensors, source) for v in value]
+    return value
 
 
 # ---- saving ----------------------------------------------------------------------------------
@@ -126,7 +174,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
             warnings.warn(f"save_model: the compile arguments cannot be saved ({e}); the model "
                           "is saved uncompiled", stacklevel=3)
         if doc["compile"] is not None:
-            doc["training_state"] = _training_state(model)
+            doc["training_state"], extra = _training_state(model)
+            tensors.update(extra)
             for key, value in model.optimizer.get_state().items():
                 tensors[f"optimizer/{key}"] = value
     try:
@@ -338,4 +387,44 @@ def _restore_training_state(model, state, tensors, source):
             restorers.append((lambda g, target=owner: setattr(target.bit_generator, "state",
                                                               g.bit_generator.state), gen))
     model.saved_epoch = epoch
+    model._resume = _resume_point(model, state, tensors, source)
     return restorers
+
+
+def _resume_point(model, state, tensors, source):
+    """Where a resumed fit starts: {epoch, step, epoch_start_generator, metrics, callbacks}
+    (``fit`` consumes it; see ``shendu.trainers.resume``)."""
+    step = state.get("step", 0)
+    if type(step) is not int or step < 0:
+        raise UnsafeFileError(f"{source}: step must be a non-negative integer; received {step!r}")
+    start = None
+    if step:
+        start = _generator_from_state(state.get("epoch_start_generator"),
+                                      f"{source}: epoch-start generator").bit_generator.state
+    metrics = [tensors[f"metrics/{i}"] for i in range(len(tensors)) if f"metrics/{i}" in tensors]
+    callbacks = state.get("callbacks", {})
+    if not isinstance(callbacks, dict):
+        raise UnsafeFileError(f"{source}: callback states must be an object")
+    return {"epoch": state.get("epoch") or 0, "step": step, "epoch_start_generator": start,
+            "metrics": metrics, "callbacks": _refs_to_arrays(callbacks, tensors, source)}
+
+
+def restore_checkpoint(model, filepath):
+    """Load a full checkpoint's weights and training state into ``model`` (compiled as
+    when it was saved), for ``BackupAndRestore``: weights, optimizer, random generators,
+    and ``model._resume`` (epoch, step, callback states) that ``fit`` then consumes."""
+    filepath = os.fspath(filepath)
+    source = f"'{filepath}'"
+    doc, tensors, names = _read_checked(filepath)
+    state = doc.get("training_state")
+    if doc.get("kind") != "model" or state is None:
+        raise UnsafeFileError(f"{source} is not a checkpoint with training state")
+    if not model.weights and names:
+        _build_from_shape(model, getattr(model, "_build_input_shape", None), source)
+    pairs = _plan_weights(model, tensors, names, source, skip_mismatch=False)
+    restorers = _restore_training_state(model, state, tensors, source)
+    for var, value in pairs:
+        var.assign(value.astype(var.dtype))
+    for target, gen in restorers:
+        target(gen)
+    return model._resume

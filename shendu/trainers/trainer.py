@@ -17,6 +17,7 @@ from .. import optimizers as _optimizers
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..layers.layer import _flatten
+from . import resume as _resume
 from .data_adapters import flatten_arrays, make_adapter, split_validation
 from .strategy import get_strategy
 
@@ -252,30 +253,50 @@ class Trainer:
         self.stop_training = False
         strategy.on_train_begin(self)
         callbacks.on_train_begin()
+        resume = _resume.take_resume(self, initial_epoch)  # left by a checkpoint load
+        if resume is not None:
+            _resume.restore_callbacks(callbacks, resume)
+            initial_epoch = resume["epoch"]
+        self._callbacks = callbacks  # model.save during fit stores their state
         logs = {}
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            callbacks.on_epoch_begin(epoch)
-            for step, (xb, yb, swb) in enumerate(data):
-                callbacks.on_train_batch_begin(step)
-                logs = strategy.reduce_logs(self, self.train_step(xb, yb, swb))
-                callbacks.on_train_batch_end(step, logs)
-                if self.stop_training:
+        with _resume.StopOnInterrupt() as interrupt:  # Ctrl-C stops after the step
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                self._completed_epochs, self._steps_done = epoch, 0
+                callbacks.on_epoch_begin(epoch)
+                self._epoch_start_rng = _resume.global_rng_state()  # draws the epoch's order
+                batches = enumerate(data)
+                if resume is not None and resume["step"]:  # skip the steps already done
+                    logs = _resume.replay_steps(self, batches, resume)
+                resume = None
+                for step, (xb, yb, swb) in batches:
+                    callbacks.on_train_batch_begin(step)
+                    logs = strategy.reduce_logs(self, self.train_step(xb, yb, swb))
+                    self._steps_done = step + 1
+                    callbacks.on_train_batch_end(step, logs)
+                    if self.stop_training or interrupt.requested:
+                        break
+                if interrupt.requested and self._steps_done:
+                    break  # a part of an epoch: no validation, no on_epoch_end
+                epoch_logs = dict(logs)
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    vx, vy, vsw = val
+                    val_logs = self.evaluate(vx, vy, sample_weight=vsw,
+                                             batch_size=validation_batch_size or batch_size or 32,
+                                             steps=validation_steps, verbose=0, return_dict=True,
+                                             _internal=True)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                self._completed_epochs, self._steps_done = epoch + 1, 0  # a checkpoint resumes after it
+                callbacks.on_epoch_end(epoch, epoch_logs)
+                logs = epoch_logs
+                if self.stop_training or interrupt.requested:
                     break
-            epoch_logs = dict(logs)
-            if val is not None and (epoch + 1) % validation_freq == 0:
-                vx, vy, vsw = val
-                val_logs = self.evaluate(vx, vy, sample_weight=vsw,
-                                         batch_size=validation_batch_size or batch_size or 32,
-                                         steps=validation_steps, verbose=0, return_dict=True,
-                                         _internal=True)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            self._completed_epochs = epoch + 1  # a checkpoint saved by a callback resumes after it
-            callbacks.on_epoch_end(epoch, epoch_logs)
-            logs = epoch_logs
-            if self.stop_training:
-                break
-        callbacks.on_train_end(logs)
+            self._fit_interrupted = interrupt.requested
+            if interrupt.requested:
+                print(f"\nTraining interrupted (Ctrl-C) after {self._completed_epochs} epoch(s) "
+                      f"and {self._steps_done} step(s); returning the History so far")
+            callbacks.on_train_end(logs)
+        self._callbacks = None
         return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
