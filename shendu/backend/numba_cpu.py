@@ -246,10 +246,11 @@ def _bias_relu_grad(gy, y, gx, gb):
         gb[f] = s
 
 
-def bias_relu(x, b):
-    if not _floats(x, b) or x.ndim < 1 or b.shape != x.shape[-1:]:
-        return get_reference("bias_relu")(x, b)
-    y = workspace.empty(x.shape, x.dtype)
+def bias_relu(x, b, out=None):
+    if not _floats(x, b) or x.ndim < 1 or b.shape != x.shape[-1:] or (
+            out is not None and (out.dtype != x.dtype or not out.flags.c_contiguous)):
+        return get_reference("bias_relu")(x, b, out)
+    y = workspace.empty(x.shape, x.dtype) if out is None else out
     _bias_relu(np.ascontiguousarray(x).reshape(-1, x.shape[-1]), b, y.reshape(-1, x.shape[-1]))
     return y
 

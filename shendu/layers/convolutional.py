@@ -129,8 +129,10 @@ class _ConvBase(Layer):
         return self.add_weight((filters,), self.bias_initializer, regularizer=self.bias_regularizer,
                                constraint=self.bias_constraint, name="bias")
 
-    def _finish(self, y, batch):
-        if self.bias is not None and self.activation is activations.relu:
+    def _finish(self, y, batch, fused=False):
+        if fused:
+            pass  # bias and activation already applied
+        elif self.bias is not None and self.activation is activations.relu:
             y = ops.bias_relu(y, self.bias)  # the common case, fused into one pass
         else:
             if self.bias is not None:
@@ -211,6 +213,11 @@ class _Conv(_ConvBase):
             left = (self.kernel_size[0] - 1) * self.dilation_rate[0]
             inputs = ops.pad(inputs, ((0, 0), (left, 0), (0, 0)))
             padding = "valid"
+        if self.groups == 1 and self.bias is not None and self.activation is activations.relu:
+            # the common case as one op (bias and ReLU applied while the product is in cache)
+            y = ops.conv_bias_relu(inputs, self.kernel, self.bias, strides=self.strides,
+                                   padding=padding, dilation_rate=self.dilation_rate)
+            return self._finish(y, inputs.shape[0], fused=True)
         if self.groups == 1:
             y = self._conv(inputs, self.kernel, padding)
         else:

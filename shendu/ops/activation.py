@@ -30,9 +30,11 @@ class Relu(Function):
 
 
 @backend.reference("bias_relu")
-def bias_relu_forward(x, b):
-    """y = max(x + b, 0), b broadcast along the last axis."""
-    return np.maximum(x + b, 0)
+def bias_relu_forward(x, b, out=None):
+    """y = max(x + b, 0), b broadcast along the last axis (into ``out`` if given)."""
+    if out is None:
+        return np.maximum(x + b, 0)
+    return np.maximum(np.add(x, b, out=out), 0, out=out)
 
 
 @backend.reference("bias_relu_grad")

@@ -188,36 +188,63 @@ class Conv(Function):
     ``KEEP_COLS_BYTES``; larger columns are rebuilt in backward instead.
     """
 
-    def forward(ctx, x, w, strides, pads, dilation):
+    def forward(ctx, x, w, strides, pads, dilation, epilogue=None):
+        # ``epilogue(y2d)``, if given, is applied in place to each piece of the output
+        # (as a (rows, C_out) matrix) right after its product, while it is in cache.
         ctx.geom = strides, pads, dilation
         ksize = w.shape[:-2]
-        per_sample = x.dtype.itemsize * w[..., 0].size * int(np.prod(
-            _out_sizes(x.shape[1:-1], ksize, strides, dilation, pads)))
-        if is_grad_enabled() and per_sample * len(x) <= KEEP_COLS_BYTES:
+        out = _out_sizes(x.shape[1:-1], ksize, strides, dilation, pads)
+        per_sample = x.dtype.itemsize * w[..., 0].size * int(np.prod(out))
+        step = max(1, CHUNK_COLS_BYTES // max(per_sample, 1))
+        if (is_grad_enabled() and per_sample * len(x) <= KEEP_COLS_BYTES) or step >= len(x):
             cols = kernel("im2col")(x, ksize, strides, pads, dilation)
-            ctx.save_for_backward(x, w, cols)
-            return _cols_matmul(cols, w)
+            ctx.save_for_backward(x, w, cols if cols.nbytes <= KEEP_COLS_BYTES else None)
+            y = _cols_matmul(cols, w)
+            if epilogue is not None:
+                epilogue(y.reshape(-1, y.shape[-1]))
+            return y
         ctx.save_for_backward(x, w, None)
         # Columns that will not be kept are built a few samples at a time, each chunk
         # small enough to be still in cache when the matrix product reads it.
-        step = max(1, CHUNK_COLS_BYTES // max(per_sample, 1))
-        if step >= len(x):
-            return _cols_matmul(kernel("im2col")(x, ksize, strides, pads, dilation), w)
-        out = _out_sizes(x.shape[1:-1], ksize, strides, dilation, pads)
         y = workspace.empty((len(x),) + out + (w.shape[-1],), np.result_type(x, w))
         rows, w2 = y.reshape(-1, w.shape[-1]), w.reshape(-1, w.shape[-1])
         p = int(np.prod(out))
         for i in range(0, len(x), step):
             cols = kernel("im2col")(x[i:i + step], ksize, strides, pads, dilation)
-            np.matmul(cols.reshape(-1, w2.shape[0]), w2, out=rows[i * p:(i + step) * p])
+            piece = rows[i * p:(i + step) * p]
+            np.matmul(cols.reshape(-1, w2.shape[0]), w2, out=piece)
+            if epilogue is not None:
+                epilogue(piece)
         return y
 
     def backward(ctx, gy):
         x, w, cols = ctx.saved
-        need_x, need_w = ctx.needs_input_grad
+        need_x, need_w = ctx.needs_input_grad[:2]
         gx = conv_input_grad(gy, w, x.shape, *ctx.geom) if need_x else None
         gw = conv_kernel_grad(x, gy, w.shape, *ctx.geom, cols=cols) if need_w else None
         return gx, gw
+
+
+class ConvBiasRelu(Conv):
+    """y = max(conv(x, W) + b, 0): a conv layer with bias and ReLU as one op.
+
+    gz = gy * [y > 0],  gb = sum of gz over all but the last axis,  then gx and gW
+    as Conv's from gz. The bias and ReLU run in place on each piece of the product
+    while it is in cache, and the pre-activation is never stored. Saves what Conv
+    saves, and y.
+    """
+
+    def forward(ctx, x, w, b, strides, pads, dilation):
+        relu = kernel("bias_relu")
+        y = Conv.forward(ctx, x, w, strides, pads, dilation,
+                         epilogue=lambda z: relu(z, b, out=z))
+        ctx.y = y
+        return y
+
+    def backward(ctx, gy):
+        gz, gb = backend.kernel("bias_relu_grad")(gy, ctx.y)
+        gx, gw = Conv.backward(ctx, gz)
+        return gx, gw, (gb if ctx.needs_input_grad[2] else None)
 
 
 class ConvTranspose(Function):
@@ -343,6 +370,16 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 
 conv1d = conv2d = conv3d = conv
+
+
+def conv_bias_relu(inputs, kernel, bias, strides=1, padding="valid", dilation_rate=1):
+    """max(conv(inputs, kernel) + bias, 0) as one op (what a Conv layer with
+    ``activation='relu'`` computes); arguments as :func:`conv`, bias of shape (C_out,)."""
+    _check_conv_args("conv", data_of(inputs), data_of(kernel))
+    strides, pads, dilation = _conv_geometry("conv", np.shape(data_of(inputs)),
+                                             np.shape(data_of(kernel)), strides, padding,
+                                             dilation_rate)
+    return ConvBiasRelu.apply(inputs, kernel, bias, strides=strides, pads=pads, dilation=dilation)
 
 
 def conv_transpose_output_length(n, k, s, padding, output_padding, d):

@@ -103,3 +103,28 @@ def test_conv_without_grad_in_chunks_matches(kernels, rng, monkeypatch):
         np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-5)
     finally:
         shendu.config.set_backend_kernels(before)
+
+
+def test_conv_bias_relu_is_conv_then_bias_relu(kernels_on, rng):
+    x = rng.standard_normal((3, 8, 7, 2))
+    w = rng.standard_normal((3, 3, 2, 4))
+    b = rng.standard_normal(4)
+    fused = ops.conv_bias_relu(x, w, b, strides=2, padding="same").numpy()
+    plain = np.maximum(ops.conv(x, w, strides=2, padding="same").numpy() + b, 0)
+    np.testing.assert_allclose(fused, plain, rtol=1e-12, atol=1e-12)
+    with shendu.no_grad():
+        np.testing.assert_allclose(ops.conv_bias_relu(x, w, b, strides=2, padding="same").numpy(),
+                                   plain, rtol=1e-12, atol=1e-12)
+    x = np.sign(x) * (0.2 + np.abs(x))
+    gradcheck(lambda a, k, c: ops.conv_bias_relu(a, k, c), x[:2, :5, :5], w, b)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_bias_relu_in_place(fast, rng):
+    pytest.importorskip("numba")
+    fn = backend.fast_kernels()["bias_relu"] if fast else backend.get_reference("bias_relu")
+    x = rng.standard_normal((5, 6)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    expected = np.maximum(x + b, 0)
+    assert fn(x, b, out=x) is x
+    np.testing.assert_array_equal(x, expected)
