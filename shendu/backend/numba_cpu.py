@@ -69,6 +69,55 @@ def _col2im2d(gcols, kh, kw, sh, sw, ph, pw, dh, dw, gx):
                                 gx[n, h, w, c] += gcols[n, oh, ow, i, j, c]
 
 
+@njit(**_PJIT)
+def _im2col2d_dense(x, kh, kw, cols):
+    """The common case -- stride 1, no dilation, no padding -- as straight copies: for
+    one output position and kernel row the kw taps are kw*C consecutive values of x and
+    of cols. (Slices, not ``cf[dst + t]``: Numba cannot prove a computed index is
+    non-negative, and the wraparound check stops LLVM from vectorizing the copy.)"""
+    N, H, W, C = x.shape
+    OH, OW = cols.shape[1], cols.shape[2]
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    run = kw * C
+    for n in prange(N):
+        for oh in range(OH):
+            for ow in range(OW):
+                for i in range(kh):
+                    dst = (((n * OH + oh) * OW + ow) * kh + i) * run
+                    src = ((n * H + oh + i) * W + ow) * C
+                    out = cf[dst:dst + run]
+                    inp = xf[src:src + run]
+                    for t in range(run):
+                        out[t] = inp[t]
+
+
+@njit(**_PJIT)
+def _col2im2d_dense(gcols, kh, kw, gx):
+    """Adjoint of _im2col2d_dense: the same runs, added back."""
+    N, H, W, C = gx.shape
+    OH, OW = gcols.shape[1], gcols.shape[2]
+    gf = gx.reshape(-1)
+    cf = gcols.reshape(-1)
+    run = kw * C
+    for n in prange(N):
+        gf[n * H * W * C:(n + 1) * H * W * C] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                for i in range(kh):
+                    src = (((n * OH + oh) * OW + ow) * kh + i) * run
+                    dst = ((n * H + oh + i) * W + ow) * C
+                    out = gf[dst:dst + run]
+                    inp = cf[src:src + run]
+                    for t in range(run):
+                        out[t] += inp[t]
+
+
+def _dense(strides, pads, dilation):
+    return tuple(strides) == (1, 1) and tuple(dilation) == (1, 1) and \
+        tuple(pads) == ((0, 0), (0, 0))
+
+
 def _out2d(x_shape, ksize, strides, pads, dilation):
     return tuple((n + lo + hi - (k - 1) * d - 1) // s + 1
                  for n, k, s, d, (lo, hi) in zip(x_shape[1:3], ksize, strides, dilation, pads))
@@ -81,7 +130,10 @@ def im2col(x, ksize, strides, pads, dilation):
     (kh, kw), (sh, sw), (dh, dw) = ksize, strides, dilation
     oh, ow = _out2d(x.shape, ksize, strides, pads, dilation)
     cols = workspace.empty((x.shape[0], oh, ow, kh, kw, x.shape[3]), x.dtype)
-    _im2col2d(x, kh, kw, sh, sw, pads[0][0], pads[1][0], dh, dw, cols)
+    if _dense(strides, pads, dilation):
+        _im2col2d_dense(x, kh, kw, cols)
+    else:
+        _im2col2d(x, kh, kw, sh, sw, pads[0][0], pads[1][0], dh, dw, cols)
     return cols.reshape(x.shape[0], oh, ow, kh * kw, x.shape[3])
 
 
@@ -92,7 +144,10 @@ def col2im(gcols, x_shape, ksize, strides, pads, dilation):
     n, oh, ow = gcols.shape[:3]
     g6 = np.ascontiguousarray(gcols).reshape(n, oh, ow, kh, kw, x_shape[3])
     gx = workspace.empty(x_shape, gcols.dtype)
-    _col2im2d(g6, kh, kw, sh, sw, pads[0][0], pads[1][0], dh, dw, gx)
+    if _dense(strides, pads, dilation):
+        _col2im2d_dense(g6, kh, kw, gx)
+    else:
+        _col2im2d(g6, kh, kw, sh, sw, pads[0][0], pads[1][0], dh, dw, gx)
     return gx
 
 
@@ -193,6 +248,7 @@ def _max_pool2d_bwd_22(gy, arg, gx):
 def max_pool_forward(x, pool, strides, pads, out):
     if x.ndim != 4 or not _floats(x):
         return get_reference("max_pool_forward")(x, pool, strides, pads, out)
+    x = np.ascontiguousarray(x)
     y = workspace.empty((x.shape[0],) + tuple(out) + (x.shape[3],), x.dtype)
     arg = workspace.empty(y.shape, np.int32)
     if tuple(pool) == (2, 2) and tuple(strides) == (2, 2) and pads == ((0, 0), (0, 0)):

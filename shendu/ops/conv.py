@@ -194,8 +194,10 @@ class Conv(Function):
         ctx.geom = strides, pads, dilation
         ksize = w.shape[:-2]
         out = _out_sizes(x.shape[1:-1], ksize, strides, dilation, pads)
-        per_sample = x.dtype.itemsize * w[..., 0].size * int(np.prod(out))
-        step = max(1, CHUNK_COLS_BYTES // max(per_sample, 1))
+        per_sample = x.dtype.itemsize * w[..., 0].size * int(np.prod(out))  # columns
+        # a chunk's columns and its piece of the output should both fit the cache
+        step = max(1, CHUNK_COLS_BYTES // max(per_sample, w.shape[-1] * int(np.prod(out))
+                                              * x.dtype.itemsize, 1))
         if (is_grad_enabled() and per_sample * len(x) <= KEEP_COLS_BYTES) or step >= len(x):
             cols = kernel("im2col")(x, ksize, strides, pads, dilation)
             ctx.save_for_backward(x, w, cols if cols.nbytes <= KEEP_COLS_BYTES else None)
