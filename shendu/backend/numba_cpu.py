@@ -184,26 +184,32 @@ def _max_pool2d_fwd(x, ph, pw, sh, sw, lh, lw, y, arg):
 
 @njit(**_PJIT)
 def _max_pool2d_fwd_22(x, y, arg):
-    """The hot case: 2x2 windows, stride 2, no padding."""
+    """The hot case: 2x2 windows, stride 2, no padding. Rows and runs are taken as
+    slices so that the inner loop over channels indexes with a plain loop counter
+    (vectorized; see _im2col2d_dense)."""
     N, H, W, C = x.shape
     OH, OW = y.shape[1], y.shape[2]
     for n in prange(N):
         for oh in range(OH):
+            r0 = x[n, 2 * oh].reshape(-1)
+            r1 = x[n, 2 * oh + 1].reshape(-1)
+            yr = y[n, oh].reshape(-1)
+            ar = arg[n, oh].reshape(-1)
             for ow in range(OW):
+                o = 2 * ow * C
+                a, b = r0[o:o + C], r0[o + C:o + 2 * C]
+                d, e = r1[o:o + C], r1[o + C:o + 2 * C]
+                yv, av = yr[ow * C:(ow + 1) * C], ar[ow * C:(ow + 1) * C]
                 for c in range(C):
-                    a = x[n, 2 * oh, 2 * ow, c]
-                    b = x[n, 2 * oh, 2 * ow + 1, c]
-                    d = x[n, 2 * oh + 1, 2 * ow, c]
-                    e = x[n, 2 * oh + 1, 2 * ow + 1, c]
-                    best, k = a, 0
-                    if b > best:
-                        best, k = b, 1
-                    if d > best:
-                        best, k = d, 2
-                    if e > best:
-                        best, k = e, 3
-                    y[n, oh, ow, c] = best
-                    arg[n, oh, ow, c] = k
+                    best, k = a[c], 0
+                    if b[c] > best:
+                        best, k = b[c], 1
+                    if d[c] > best:
+                        best, k = d[c], 2
+                    if e[c] > best:
+                        best, k = e[c], 3
+                    yv[c] = best
+                    av[c] = k
 
 
 @njit(**_PJIT)
@@ -229,20 +235,25 @@ def _max_pool2d_bwd_22(gy, arg, gx):
     OH, OW = gy.shape[1], gy.shape[2]
     for n in prange(N):
         for oh in range(OH):
+            r0 = gx[n, 2 * oh].reshape(-1)
+            r1 = gx[n, 2 * oh + 1].reshape(-1)
+            gr = gy[n, oh].reshape(-1)
+            ar = arg[n, oh].reshape(-1)
             for ow in range(OW):
+                o = 2 * ow * C
+                a, b = r0[o:o + C], r0[o + C:o + 2 * C]
+                d, e = r1[o:o + C], r1[o + C:o + 2 * C]
+                g, k = gr[ow * C:(ow + 1) * C], ar[ow * C:(ow + 1) * C]
                 for c in range(C):
-                    g = gy[n, oh, ow, c]
-                    k = arg[n, oh, ow, c]
-                    gx[n, 2 * oh, 2 * ow, c] = g if k == 0 else 0
-                    gx[n, 2 * oh, 2 * ow + 1, c] = g if k == 1 else 0
-                    gx[n, 2 * oh + 1, 2 * ow, c] = g if k == 2 else 0
-                    gx[n, 2 * oh + 1, 2 * ow + 1, c] = g if k == 3 else 0
-        # odd sizes: the last row / column belongs to no window
-        for h in range(2 * OH, H):
+                    a[c] = g[c] if k[c] == 0 else 0
+                    b[c] = g[c] if k[c] == 1 else 0
+                    d[c] = g[c] if k[c] == 2 else 0
+                    e[c] = g[c] if k[c] == 3 else 0
+            if 2 * OW < W:  # odd width: the last column belongs to no window
+                r0[2 * OW * C:] = 0
+                r1[2 * OW * C:] = 0
+        for h in range(2 * OH, H):  # odd height: nor does the last row
             gx[n, h] = 0
-        for h in range(2 * OH):
-            for w in range(2 * OW, W):
-                gx[n, h, w] = 0
 
 
 def max_pool_forward(x, pool, strides, pads, out):
@@ -279,9 +290,10 @@ def max_pool_backward(gy, arg, x_shape, pool, strides, pads, out):
 def _bias_relu(x, b, y):
     M, F = x.shape
     for m in prange(M):
+        xr, yr = x[m], y[m]
         for f in range(F):
-            v = x[m, f] + b[f]
-            y[m, f] = v if (v > 0 or v != v) else 0
+            v = xr[f] + b[f]
+            yr[f] = v if (v > 0 or v != v) else 0
 
 
 @njit(**_PJIT)
@@ -290,11 +302,13 @@ def _bias_relu_grad(gy, y, gx, gb):
     T = 16  # row blocks, each with its own partial sum of gb
     acc = np.zeros((T, F), np.float64)
     for t in prange(T):
+        at = acc[t]
         for m in range(t * M // T, (t + 1) * M // T):
+            gr, yr, xr = gy[m], y[m], gx[m]
             for f in range(F):
-                g = gy[m, f] if y[m, f] > 0 else 0
-                gx[m, f] = g
-                acc[t, f] += g
+                g = gr[f] if yr[f] > 0 else 0
+                xr[f] = g
+                at[f] += g
     for f in range(F):
         s = 0.0
         for t in range(T):
