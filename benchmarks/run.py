@@ -21,8 +21,8 @@ after work). GFLOP/s counts the multiply-adds of the convolutions and dense laye
 (forward, plus twice that for a train step's backward); "% peak" relates it to a
 float32 matrix product of 2048^3 measured in the same run.
 
-Then: the compile cost of a first fit on a cold Numba cache, the peak memory (max
-RSS) of a short training run per framework in fresh processes, and the loop-overhead
+Then: the compile cost of a first fit on a cold Numba cache, the peak memory (peak
+RSS, VmHWM) of a short training run per framework in fresh processes, and the loop-overhead
 benchmark (``benchmarks/loop_overhead.py``).
 """
 import argparse
@@ -332,7 +332,11 @@ else:
                   metrics=["accuracy"])
     t0 = time.perf_counter()
     model.fit(x[:steps * 128], y[:steps * 128], batch_size=128, epochs=1, verbose=0)
-print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM, not getrusage's ru_maxrss: the latter survives exec, so a child started from a
+# big parent would report the parent's peak
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")]
+peak = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(time.perf_counter() - t0, peak)
 """
 
 
@@ -424,7 +428,7 @@ def main(argv=None):
         print(f"\nFirst fit (3 steps) on a cold Numba cache: {cold:.2f} s; with the cache warm: "
               f"{warm:.2f} s; compiling costs about {cold - warm:.2f} s once per machine.")
         mem = peak_memory(threads)
-        print("Peak memory (max RSS) of 30 training steps in a fresh process: " + ", ".join(
+        print("Peak memory (peak RSS) of 30 training steps in a fresh process: " + ", ".join(
             f"{k} {v:.0f} MB" for k, v in mem.items())
             + (f"; shendu / PyTorch = {mem['shendu'] / mem['torch']:.2f}x" if "torch" in mem else ""))
         out.update(compile_cold_s=cold, compile_warm_s=warm, peak_rss_mb=mem)
