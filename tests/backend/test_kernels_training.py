@@ -31,4 +31,27 @@ def test_same_accuracy_with_kernels_on_and_off():
     finally:
         keras.config.set_backend_kernels(before)
     print(f"held-out accuracy after 10 epochs: kernels {fast:.4f}, NumPy references {ref:.4f}")
-    assert fast > 0.95 and abs(fast - ref) <= 0.003
+    assert fast > 0.95 and abs(fast - ref) <= 0.003 + 1e-9
+
+
+def test_kernels_and_references_train_the_same_weights():
+    """A few steps from the same seed: the same weights up to float32 rounding (the
+    dropout masks are the same counter hash in both paths)."""
+    pytest.importorskip("numba")
+    (x, y), _ = keras.datasets.mnist.load_sample()
+    x = (x[:160].reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
+    before = backend.kernels_enabled()
+    weights = {}
+    try:
+        for kernels in (True, False):
+            keras.config.set_backend_kernels(kernels)
+            keras.utils.set_random_seed(0)
+            model = build_model()
+            model.compile(loss="sparse_categorical_crossentropy", optimizer=keras.optimizers.Adam())
+            for i in range(5):
+                model.train_on_batch(x[32 * i:32 * (i + 1)], y[32 * i:32 * (i + 1)])
+            weights[kernels] = model.get_weights()
+    finally:
+        keras.config.set_backend_kernels(before)
+    for a, b in zip(weights[True], weights[False]):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
