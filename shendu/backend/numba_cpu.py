@@ -213,6 +213,28 @@ def _max_pool2d_fwd_22(x, y, arg):
 
 
 @njit(**_PJIT)
+def _max_pool2d_fwd_22_max(x, y):
+    """2x2 / stride 2 / no padding, the maximum only (inference: no argmax to keep)."""
+    N, H, W, C = x.shape
+    OH, OW = y.shape[1], y.shape[2]
+    for n in prange(N):
+        for oh in range(OH):
+            r0 = x[n, 2 * oh].reshape(-1)
+            r1 = x[n, 2 * oh + 1].reshape(-1)
+            yr = y[n, oh].reshape(-1)
+            for ow in range(OW):
+                o = 2 * ow * C
+                a, b = r0[o:o + C], r0[o + C:o + 2 * C]
+                d, e = r1[o:o + C], r1[o + C:o + 2 * C]
+                yv = yr[ow * C:(ow + 1) * C]
+                for c in range(C):  # the same order of compares as with the argmax
+                    best = a[c]
+                    best = b[c] if b[c] > best else best
+                    best = d[c] if d[c] > best else best
+                    yv[c] = e[c] if e[c] > best else best
+
+
+@njit(**_PJIT)
 def _max_pool2d_bwd(gy, arg, ph, pw, sh, sw, lh, lw, gx):
     N, H, W, C = gx.shape
     OH, OW = gy.shape[1], gy.shape[2]
@@ -256,13 +278,17 @@ def _max_pool2d_bwd_22(gy, arg, gx):
             gx[n, h] = 0
 
 
-def max_pool_forward(x, pool, strides, pads, out):
+def max_pool_forward(x, pool, strides, pads, out, need_arg=True):
     if x.ndim != 4 or not _floats(x):
-        return get_reference("max_pool_forward")(x, pool, strides, pads, out)
+        return get_reference("max_pool_forward")(x, pool, strides, pads, out, need_arg)
     x = np.ascontiguousarray(x)
     y = workspace.empty((x.shape[0],) + tuple(out) + (x.shape[3],), x.dtype)
+    hot = tuple(pool) == (2, 2) and tuple(strides) == (2, 2) and pads == ((0, 0), (0, 0))
+    if hot and not need_arg:
+        _max_pool2d_fwd_22_max(x, y)
+        return y, None
     arg = workspace.empty(y.shape, np.int32)
-    if tuple(pool) == (2, 2) and tuple(strides) == (2, 2) and pads == ((0, 0), (0, 0)):
+    if hot:
         _max_pool2d_fwd_22(x, y, arg)
     else:
         _max_pool2d_fwd(x, pool[0], pool[1], strides[0], strides[1], pads[0][0], pads[1][0],
@@ -293,7 +319,9 @@ def _bias_relu(x, b, y):
         xr, yr = x[m], y[m]
         for f in range(F):
             v = xr[f] + b[f]
-            yr[f] = v if (v > 0 or v != v) else 0
+            # one unordered compare: true for v > 0 and for NaN (which propagates, as in
+            # np.maximum), and branch-free, so the loop vectorizes
+            yr[f] = v if not v <= 0 else 0
 
 
 @njit(**_PJIT)

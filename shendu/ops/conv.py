@@ -172,6 +172,8 @@ def conv_kernel_grad(x, gy, w_shape, strides, pads, dilation, cols=None):
 KEEP_COLS_BYTES = 64 << 20
 # Columns that are not kept (inference, or too large) are built this many bytes at a time.
 CHUNK_COLS_BYTES = 4 << 20
+# An epilogue (ConvBiasRelu's bias + ReLU) follows the product in blocks of this size.
+EPILOGUE_BYTES = 1 << 20
 
 
 # --- ops ----------------------------------------------------------------------
@@ -201,9 +203,19 @@ class Conv(Function):
         if (is_grad_enabled() and per_sample * len(x) <= KEEP_COLS_BYTES) or step >= len(x):
             cols = kernel("im2col")(x, ksize, strides, pads, dilation)
             ctx.save_for_backward(x, w, cols if cols.nbytes <= KEEP_COLS_BYTES else None)
-            y = _cols_matmul(cols, w)
-            if epilogue is not None:
-                epilogue(y.reshape(-1, y.shape[-1]))
+            if epilogue is None or x.dtype != w.dtype:
+                y = _cols_matmul(cols, w)
+                if epilogue is not None:
+                    epilogue(y.reshape(-1, y.shape[-1]))
+                return y
+            # the product in row blocks, each finished by the epilogue while in cache
+            y = workspace.empty(cols.shape[:-2] + (w.shape[-1],), x.dtype)
+            rows, w2 = y.reshape(-1, w.shape[-1]), w.reshape(-1, w.shape[-1])
+            c2 = cols.reshape(len(rows), -1)
+            step = max(1, EPILOGUE_BYTES // (rows.shape[1] * rows.itemsize))
+            for i in range(0, len(rows), step):
+                np.matmul(c2[i:i + step], w2, out=rows[i:i + step])
+                epilogue(rows[i:i + step])
             return y
         ctx.save_for_backward(x, w, None)
         # Columns that will not be kept are built a few samples at a time, each chunk

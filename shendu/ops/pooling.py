@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..backend import kernel
 from ._util import data_of
 from .conv import _check_data_format, _padding, _pad_spatial, _tap_slices, _tuple, \
@@ -31,8 +32,9 @@ def _crop(gxp, x_shape, pads):
 
 
 @backend.reference("max_pool_forward")
-def max_pool_forward(x, pool, strides, pads, out):
-    """(y, arg): the max of every window and the index of the tap that holds it."""
+def max_pool_forward(x, pool, strides, pads, out, need_arg=True):
+    """(y, arg): the max of every window and the index of the tap that holds it
+    (a fast kernel may return arg=None when ``need_arg`` is False: inference)."""
     # Padding must never win a max, so it is -inf rather than 0 (TensorFlow semantics).
     low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     xp = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)], constant_values=low) \
@@ -70,7 +72,8 @@ class MaxPool(Function):
     """
 
     def forward(ctx, x, pool, strides, pads, out):
-        y, arg = kernel("max_pool_forward")(x, pool, strides, pads, out)
+        y, arg = kernel("max_pool_forward")(x, pool, strides, pads, out,
+                                            need_arg=is_grad_enabled())
         ctx.save_for_backward(arg)
         ctx.geom = x.shape, pool, strides, pads, out
         return y

@@ -76,6 +76,20 @@ def test_im2col_and_col2im_match_reference(case, dtype, contiguous, rng):
     np.testing.assert_allclose(g_fast, g_ref, **TOL[dtype])
 
 
+def test_kernels_propagate_nan_like_their_references():
+    x = np.array([[[[np.nan], [1.0]], [[2.0], [np.nan]]]], np.float32)  # one 2x2 window
+    for first_nan in (True, False):
+        xx = x if first_nan else x[:, ::-1, ::-1].copy()
+        ref = backend.get_reference("max_pool_forward")(xx, (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
+        for need_arg in (True, False):
+            y, _ = FAST["max_pool_forward"](xx, (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1),
+                                            need_arg=need_arg)
+            np.testing.assert_array_equal(y, ref[0])
+    b = np.zeros(3, np.float32)
+    v = np.array([[np.nan, -1.0, 2.0]], np.float32)
+    np.testing.assert_array_equal(FAST["bias_relu"](v, b), backend.get_reference("bias_relu")(v, b))
+
+
 def test_im2col_other_ranks_and_ints_fall_back_to_reference(rng):
     fast, ref = both("im2col")
     x1 = rng.standard_normal((2, 9, 3))
@@ -111,6 +125,8 @@ def test_max_pool_matches_reference(case, dtype, ties, rng):
     y_ref, a_ref = ref(x, pool, strides, pads, out)
     np.testing.assert_array_equal(y_fast, y_ref)
     np.testing.assert_array_equal(a_fast, a_ref)  # the same tap wins a tie
+    y_only, _ = fast(x, pool, strides, pads, out, need_arg=False)  # inference
+    np.testing.assert_array_equal(y_only, y_ref)
 
     gy = rng.standard_normal(y_ref.shape).astype(dtype)
     fast, ref = both("max_pool_backward")
