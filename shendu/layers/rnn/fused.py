@@ -72,10 +72,13 @@ _NUMBA = []
 def numba_kernels(dtype):
     """The Numba LSTM gate kernels for float32, imported on first use, or None.
 
-    None for other dtypes, when numba is not installed, or with SHENDU_RNN_NUMBA=0
-    (then the NumPy code below, the reference, runs).
+    None for other dtypes, when numba is not installed, with SHENDU_RNN_NUMBA=0, or while
+    the fast kernels are switched off (``shendu.config.set_backend_kernels(False)``,
+    ``SHENDU_KERNELS=numpy``); then the NumPy code below, the reference, runs.
     """
-    if np.dtype(dtype) != np.float32 or os.environ.get("SHENDU_RNN_NUMBA", "1") == "0":
+    from ...backend import kernels_enabled
+    if np.dtype(dtype) != np.float32 or os.environ.get("SHENDU_RNN_NUMBA", "1") == "0" \
+            or not kernels_enabled():
         return None
     if not _NUMBA:
         try:
@@ -330,11 +333,13 @@ class LSTMSequence(_Recurrence):
         n = U.shape[0]
         gseq, (dh, dc) = ctx._unpack_grad(gy)
         dZ = workspace(A.shape, A.dtype)
+        UT = np.ascontiguousarray(U.T)
+        if ctx.nb is not None:
+            return ctx._backward_numba(gseq, dh, dc, dZ, UT)
         B = A.shape[1]
         dcs = np.empty((B, n), A.dtype)
         tmp = np.empty((B, n), A.dtype)
         dact = np.empty((B, 4 * n), A.dtype)
-        UT = np.ascontiguousarray(U.T)
         if ctx.fast:
             # ract' = a (1 - a) on sigmoid columns, act' = (1 - a)(1 + a) on the tanh ones:
             # (1 - a)(a + q) with q = 0 / 1, one pass over all 4n columns
@@ -348,16 +353,6 @@ class LSTMSequence(_Recurrence):
             i, f, g, o = a[:, :n], a[:, n:2 * n], a[:, 2 * n:3 * n], a[:, 3 * n:]
             tc = TC[s]
             dz = dZ[ctx.order[s]]
-            if ctx.nb is not None:
-                dc = np.empty_like(dcs)
-                ctx.nb.lstm_backward_step(a, C[s], tc, dh_in, dc_in, dz, dc)
-                dh = dz @ UT
-                if rmask is not None:
-                    dh *= rmask
-                if carried is not None:
-                    dh += carried[0]
-                    dc += carried[1]
-                continue
             # dcs = dc + dh o act'(c)
             if ctx.fast:
                 np.multiply(tc, tc, out=tmp)
@@ -387,6 +382,32 @@ class LSTMSequence(_Recurrence):
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
+        Hp = ctx._prev_states(H)
+        gU = Hp.reshape(-1, n).T @ dZ.reshape(-1, 4 * n)
+        return dZ, gU, dh, dc
+
+    def _backward_numba(ctx, gseq, dh, dc, dZ, UT):
+        """The backward loop with the Numba gate kernel: the same arithmetic as the NumPy
+        loop above, with the state gradients in preallocated ping-pong buffers (the
+        recurrent product written in place) and no pass over a zero output gradient."""
+        A, H, C, TC, rmask, nb = ctx.A, ctx.H, ctx.C, ctx.TC, ctx.rmask, ctx.nb
+        n = UT.shape[1]
+        dh_next, dc_next = np.empty_like(dh), np.empty_like(dc)
+        last_only = isinstance(gseq, _LastOnly)
+        for s in range(ctx.T - 1, -1, -1):
+            if not last_only or s == ctx.T - 1:
+                dh += gseq[s]
+            (dh_in, dc_in), carried = ctx._masked_split(s, dh, dc)
+            dz = dZ[ctx.order[s]]
+            nb.lstm_backward_step(A[s], C[s], TC[s], dh_in, dc_in, dz, dc_next)
+            np.matmul(dz, UT, out=dh_next)
+            if rmask is not None:
+                dh_next *= rmask
+            if carried is not None:
+                dh_next += carried[0]
+                dc_next += carried[1]
+            dh, dh_next = dh_next, dh
+            dc, dc_next = dc_next, dc
         Hp = ctx._prev_states(H)
         gU = Hp.reshape(-1, n).T @ dZ.reshape(-1, 4 * n)
         return dZ, gU, dh, dc
