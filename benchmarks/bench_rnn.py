@@ -1,7 +1,7 @@
 """LSTM(128) train step at batch 128 over 28x28 sequences: shendu vs PyTorch's CPU nn.LSTM.
 
-Both models are LSTM(128) -> Dense(10) on (128, 28, 28) inputs, trained one step with
-Adam and softmax cross-entropy (shendu through ``train_on_batch``, PyTorch with an
+Both models are LSTM(128) -> Dense(10) on (128, 28, 28) inputs, from the same initial
+weights, trained one step with Adam and softmax cross-entropy (shendu through ``train_on_batch``, PyTorch with an
 explicit step). The two are timed in alternating blocks (10 shendu steps, 10 PyTorch steps, ...) so
 that load from other processes on a shared machine hits both alike, with a pause between
 blocks: both thread pools spin-wait after work (PyTorch's OpenMP for up to 200 ms), and
@@ -18,31 +18,63 @@ import time
 import numpy as np
 
 
-def shendu_step(B, T, D, H):
+def shendu_model(B, T, D, H, seed=0):
+    """The shendu model (LSTM(H) -> Dense(10, softmax), Adam) and one batch (x, y)."""
     import shendu
     from shendu.layers import LSTM, Dense
-    shendu.utils.set_random_seed(0)
-    rng = np.random.default_rng(0)
+    shendu.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
     x = rng.standard_normal((B, T, D)).astype(np.float32)
     y = rng.integers(0, 10, B)
     model = shendu.Sequential([shendu.Input((T, D)), LSTM(H), Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model, x, y
+
+
+def torch_model(model):
+    """The same network in PyTorch with ``model``'s weights; it returns the logits.
+
+    Keras's gate order (i, f, c, o) is PyTorch's (i, f, g, o); Keras has one bias,
+    PyTorch two (b_ih gets it, b_hh is zero)."""
+    import torch
+    from torch import nn
+    kernel, rec, bias, dk, db = [np.asarray(w) for w in model.get_weights()]
+    D, H = kernel.shape[0], rec.shape[0]
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.dense = nn.LSTM(D, H, batch_first=True), nn.Linear(H, 10)
+
+        def forward(self, x):
+            return self.dense(self.lstm(x)[0][:, -1])
+
+    net = Net()
+    with torch.no_grad():
+        for name, v in [("weight_ih_l0", kernel.T), ("weight_hh_l0", rec.T), ("bias_ih_l0", bias),
+                        ("bias_hh_l0", np.zeros_like(bias))]:
+            getattr(net.lstm, name).copy_(torch.from_numpy(np.ascontiguousarray(v)))
+        net.dense.weight.copy_(torch.from_numpy(np.ascontiguousarray(dk.T)))
+        net.dense.bias.copy_(torch.from_numpy(db))
+    return net
+
+
+def shendu_step(B, T, D, H):
+    model, x, y = shendu_model(B, T, D, H)
     return lambda: model.train_on_batch(x, y)
 
 
 def torch_step(B, T, D, H):
+    """One PyTorch train step (Adam, cross-entropy) from the same weights and batch."""
     import torch
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    x = torch.tensor(rng.standard_normal((B, T, D)).astype(np.float32))
-    y = torch.tensor(rng.integers(0, 10, B))
-    lstm, dense = torch.nn.LSTM(D, H, batch_first=True), torch.nn.Linear(H, 10)
-    opt = torch.optim.Adam(list(lstm.parameters()) + list(dense.parameters()))
+    model, x, y = shendu_model(B, T, D, H)
+    net = torch_model(model).train()
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
 
     def step():
         opt.zero_grad()
-        out, _ = lstm(x)
-        torch.nn.functional.cross_entropy(dense(out[:, -1]), y).backward()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
         opt.step()
     return step
 

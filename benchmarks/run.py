@@ -6,6 +6,8 @@ Rows (``ENTRIES`` below; add one by appending a ``Bench``):
   * the reference convnet (``shendu.examples.mnist_convnet``) train step at batch 128,
   * 10,000-image inference with that convnet in batches of 1,000,
   * an MLP 784-512-512-10 train step at batch 128,
+  * an LSTM(128) -> Dense(10) train step at batch 128 over 28 steps of 28 features
+    (the step of ``benchmarks/bench_rnn.py``),
 each for shendu with its fast kernels, shendu with the plain NumPy references
 (``SHENDU_KERNELS=numpy``'s path) and PyTorch eager (CPU, ``torch.set_num_threads`` = the
 cores shendu uses); PyTorch columns read "n/a" when torch is not installed.
@@ -146,6 +148,8 @@ class Bench:
 B = 128
 CONV_FWD_MFLOP = 2 * (26 * 26 * 32 * 9 + 11 * 11 * 64 * 288 + 1600 * 128 + 128 * 10) / 1e6
 MLP_FWD_MFLOP = 2 * (784 * 512 + 512 * 512 + 512 * 10) / 1e6
+LSTM_SHAPE = (28, 28, 128)  # steps, features, units
+LSTM_FWD_MFLOP = 2 * (28 * (28 + 128) * 4 * 128 + 128 * 10) / 1e6
 
 
 def _equal_check(model, net, x, y, nchw, what):
@@ -230,12 +234,25 @@ def mlp_train(framework, kernels):
     return step
 
 
+def lstm_train(framework, kernels):
+    """bench_rnn.py's LSTM step (the kernels column runs the Numba gate kernels, the NumPy
+    one the reference loop of ``shendu.layers.rnn.fused``)."""
+    import bench_rnn
+    import shendu
+    shendu.config.set_backend_kernels(kernels)
+    if framework == "shendu":
+        return bench_rnn.shendu_step(B, *LSTM_SHAPE)
+    model, x, y = bench_rnn.shendu_model(B, *LSTM_SHAPE)
+    _equal_check(model, bench_rnn.torch_model(model), x, y, False, "lstm")
+    return bench_rnn.torch_step(B, *LSTM_SHAPE)
+
 ENTRIES = [
     Bench("convnet train step (batch 128)", convnet_train, 3 * B * CONV_FWD_MFLOP / 1e3),
     Bench("convnet inference, 10k images (batches of 1000)", convnet_infer,
           10000 * CONV_FWD_MFLOP / 1e3),
     Bench("MLP 784-512-512-10 train step (batch 128)", mlp_train, 3 * B * MLP_FWD_MFLOP / 1e3),
-    # An LSTM row goes here: Bench("LSTM(128) train step ...", lstm_train, gflop).
+    Bench("LSTM(128) train step (batch 128 x 28 steps x 28)", lstm_train,
+          3 * B * LSTM_FWD_MFLOP / 1e3),
 ]
 
 COLUMNS = [("shendu", True), ("shendu", False), ("torch", None)]
