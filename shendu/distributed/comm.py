@@ -151,10 +151,15 @@ class Communicator:
                 acks += 1
             else:
                 time.sleep(1e-3)
+        # A peer acknowledges before it prints its RankFailedError; aborting at once could
+        # end the job mid-print and lose the message that names this rank. Give it a moment
+        # (the peer's own abort usually ends the job first).
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
 
     def abort(self, code=1):
         sys.stdout.flush()
         sys.stderr.flush()
+        time.sleep(0.2)  # let mpiexec forward what this rank printed: Abort drops the rest
         self.comm.Abort(code)
 
 
@@ -167,6 +172,11 @@ def install_excepthook(communicator):
     previous = sys.excepthook
 
     def hook(exc_type, exc, tb):
+        if issubclass(exc_type, DistributedError):
+            # The line that names the culprit first: the traceback after it may be cut
+            # off when the job is aborted.
+            sys.stderr.write(f"{exc_type.__name__}: {exc}\n")
+            sys.stderr.flush()
         if not getattr(exc, "_shendu_reported", False):
             previous(exc_type, exc, tb)
         try:
