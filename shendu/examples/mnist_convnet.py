@@ -55,7 +55,9 @@ def main(argv=None):
     p.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
     p.add_argument("--data-path", default=None, help="folder holding the dataset's IDX files")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output", default="mnist_convnet.weights.npz", help="where to save the trained weights")
+    p.add_argument("--output", default="mnist_convnet.shendu",
+                   help="where to save the trained model (shendu's safe zip format; load it with "
+                        "shendu.models.load_model)")
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     args = p.parse_args(argv)
 
@@ -76,8 +78,8 @@ def main(argv=None):
     test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0)
     print(f"Test loss: {test_loss:.4f}  Test accuracy: {test_acc:.4f}  "
           f"(training took {train_s:.1f} s, {train_s / max(args.epochs, 1):.1f} s/epoch)")
-    model.save_weights(args.output)
-    print(f"Saved weights to {args.output}")
+    model.save(args.output)
+    print(f"Saved the trained model to {args.output}")
     try:
         png = keras.utils.plot_history(history, os.path.splitext(args.output)[0] + ".png")
         print(f"Saved training curves to {png}")

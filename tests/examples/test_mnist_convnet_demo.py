@@ -3,15 +3,16 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from shendu.examples.mnist_convnet import build_model
+import shendu
 
 
 @pytest.mark.slow
 def test_demo_runs_offline_on_bundled_sample(tmp_path):
     env = dict(os.environ, SHENDU_OFFLINE="1", SHENDU_HOME=str(tmp_path / "home"))
-    out = tmp_path / "demo.weights.npz"
+    out = tmp_path / "demo.shendu"
     proc = subprocess.run([sys.executable, "-m", "shendu.examples.mnist_convnet", "--epochs", "1",
                            "--verbose", "2", "--output", str(out)],
                           capture_output=True, text=True, env=env, timeout=600)
@@ -22,8 +23,8 @@ def test_demo_runs_offline_on_bundled_sample(tmp_path):
     acc = float([l for l in lines if l.startswith("Test loss:")][0].split("Test accuracy:")[1].split()[0])
     assert acc > 0.85, f"one epoch on the sample: {acc}"
     assert out.exists() and out.stat().st_size > 0
-    model = build_model()
-    model.load_weights(str(out))  # the saved file is a loadable weights file
+    model = shendu.models.load_model(str(out))  # the saved file is a loadable model
+    assert model.predict(np.zeros((2, 28, 28, 1)), verbose=0).shape == (2, 10)
 
 
 def test_demo_help_says_how_long():
