@@ -278,6 +278,48 @@ def _max_pool2d_bwd_22(gy, arg, gx):
             gx[n, h] = 0
 
 
+@njit(**_PJIT)
+def _max_pool2d_relu_bwd_22(gy, arg, y, gx, gb):
+    """_max_pool2d_bwd_22 with the ReLU's mask [y > 0] (y the pool's output, the
+    activation at the argmax) applied to gy, and gb the sum of the masked gy."""
+    N, H, W, C = gx.shape
+    OH, OW = gy.shape[1], gy.shape[2]
+    T = 16  # blocks of samples, each with its own partial sum of gb
+    acc = np.zeros((T, C), np.float64)
+    for t in prange(T):
+        at = acc[t]
+        for n in range(t * N // T, (t + 1) * N // T):
+            for oh in range(OH):
+                r0 = gx[n, 2 * oh].reshape(-1)
+                r1 = gx[n, 2 * oh + 1].reshape(-1)
+                gr = gy[n, oh].reshape(-1)
+                yr = y[n, oh].reshape(-1)
+                ar = arg[n, oh].reshape(-1)
+                for ow in range(OW):
+                    o = 2 * ow * C
+                    a, b = r0[o:o + C], r0[o + C:o + 2 * C]
+                    d, e = r1[o:o + C], r1[o + C:o + 2 * C]
+                    g, k = gr[ow * C:(ow + 1) * C], ar[ow * C:(ow + 1) * C]
+                    yv = yr[ow * C:(ow + 1) * C]
+                    for c in range(C):
+                        v = g[c] if yv[c] > 0 else 0
+                        at[c] += v
+                        a[c] = v if k[c] == 0 else 0
+                        b[c] = v if k[c] == 1 else 0
+                        d[c] = v if k[c] == 2 else 0
+                        e[c] = v if k[c] == 3 else 0
+                if 2 * OW < W:  # odd width: the last column belongs to no window
+                    r0[2 * OW * C:] = 0
+                    r1[2 * OW * C:] = 0
+            for h in range(2 * OH, H):  # odd height: nor does the last row
+                gx[n, h] = 0
+    for c in range(C):
+        s = 0.0
+        for t in range(T):
+            s += acc[t, c]
+        gb[c] = s
+
+
 def max_pool_forward(x, pool, strides, pads, out, need_arg=True):
     if x.ndim != 4 or not _floats(x):
         return get_reference("max_pool_forward")(x, pool, strides, pads, out, need_arg)
@@ -307,6 +349,20 @@ def max_pool_backward(gy, arg, x_shape, pool, strides, pads, out):
         _max_pool2d_bwd(gy, arg, pool[0], pool[1], strides[0], strides[1], pads[0][0],
                         pads[1][0], gx)
     return gx
+
+
+def max_pool_relu_backward(gy, arg, y, x_shape, pool, strides, pads, out):
+    if len(x_shape) != 4 or not _floats(gy, y):
+        return get_reference("max_pool_relu_backward")(gy, arg, y, x_shape, pool, strides,
+                                                        pads, out)
+    if not (tuple(pool) == (2, 2) and tuple(strides) == (2, 2) and pads == ((0, 0), (0, 0))):
+        g, gb = bias_relu_grad(gy, y)
+        return max_pool_backward(g, arg, x_shape, pool, strides, pads, out), gb
+    gx = workspace.empty(x_shape, gy.dtype)
+    gb = np.empty(x_shape[-1], gy.dtype)
+    _max_pool2d_relu_bwd_22(np.ascontiguousarray(gy), np.ascontiguousarray(arg),
+                            np.ascontiguousarray(y), gx, gb)
+    return gx, gb
 
 
 # --- bias + relu ----------------------------------------------------------------------
@@ -424,6 +480,7 @@ KERNELS = {
     "col2im": col2im,
     "max_pool_forward": max_pool_forward,
     "max_pool_backward": max_pool_backward,
+    "max_pool_relu_backward": max_pool_relu_backward,
     "bias_relu": bias_relu,
     "bias_relu_grad": bias_relu_grad,
     "dropout_apply": dropout_apply,

@@ -13,8 +13,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import kernel
 from ._util import data_of
-from .conv import _check_data_format, _padding, _pad_spatial, _tap_slices, _tuple, \
-    same_or_valid_pads
+from .conv import Conv, ConvBiasRelu, _check_data_format, _padding, _pad_spatial, _tap_slices, \
+    _tuple, same_or_valid_pads
 
 
 def _taps(pool):
@@ -63,6 +63,19 @@ def max_pool_backward(gy, arg, x_shape, pool, strides, pads, out):
     return _crop(gxp, x_shape, pads)
 
 
+@backend.reference("max_pool_relu_backward")
+def max_pool_relu_backward(gy, arg, y, x_shape, pool, strides, pads, out):
+    """(gz, gb): the gradient through z -> relu -> max pool, given the pool's output y.
+
+    The pool routes gy[o] to its argmax, whose activation is y[o] itself, so the ReLU's
+    mask [activation > 0] is [y > 0] taken at the pool's output: gz =
+    max_pool_backward(gy * [y > 0]), and gb (the bias gradient, gz summed over every
+    axis but the last) is the sum of gy * [y > 0]. Exact, ties and zeros included.
+    """
+    g, gb = backend.get_reference("bias_relu_grad")(gy, y)
+    return max_pool_backward(g, arg, x_shape, pool, strides, pads, out), gb
+
+
 class MaxPool(Function):
     """y[n, o, c] = max_{t in window} xp[n, o*s + t, c]  (xp padded with -inf);
     gx = gy routed to the argmax of each window (scatter-added: windows may overlap).
@@ -81,6 +94,30 @@ class MaxPool(Function):
     def backward(ctx, gy):
         arg, = ctx.saved
         return kernel("max_pool_backward")(gy, arg, *ctx.geom)
+
+
+class ConvBiasReluMaxPool(Conv):
+    """max_pool(max(conv(x, W) + b, 0)) as a function of (x, W, b), built on the
+    ConvBiasRelu node that already computed the activation a (see :func:`max_pool`).
+
+    Forward pools ``conv.y``. Backward takes the pool's and the ReLU's gradient in one
+    pass (kernel ``max_pool_relu_backward``, which masks by the pooled y > 0 instead
+    of reading all of a), then gx and gW as Conv's. Saves what ConvBiasRelu saved (x,
+    W and the columns, shared with it), the pooled y and the argmax.
+    """
+
+    def forward(ctx, x, w, b, conv, pool, strides, pads, out):
+        y, arg = kernel("max_pool_forward")(conv.y, pool, strides, pads, out)
+        ctx.save_for_backward(*conv.saved)  # x, W, cols: what Conv.backward reads
+        ctx.geom = conv.geom
+        ctx.pooled = y, arg, conv.y.shape, (pool, strides, pads, out)
+        return y
+
+    def backward(ctx, gy):
+        y, arg, a_shape, geom = ctx.pooled
+        gz, gb = kernel("max_pool_relu_backward")(gy, arg, y, a_shape, *geom)
+        gx, gw = Conv.backward(ctx, gz)
+        return gx, gw, (gb if ctx.needs_input_grad[2] else None)
 
 
 class AveragePool(Function):
@@ -155,8 +192,14 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
         >>> ops.max_pool(np.arange(4.).reshape(1, 4, 1), 2).numpy()[0, :, 0]
         array([1., 3.])
     """
-    return MaxPool.apply(inputs, **_pool_geometry("max_pool", inputs, pool_size, strides,
-                                                  padding, data_format))
+    geom = _pool_geometry("max_pool", inputs, pool_size, strides, padding, data_format)
+    node = getattr(inputs, "_ctx", None)
+    if type(node) is ConvBiasRelu and not node.released:
+        # A conv layer with ReLU feeds the pool (while training): one node for both,
+        # so backward never passes over the whole activation for the ReLU alone. The
+        # conv's own node stays valid for any other use of its output.
+        return ConvBiasReluMaxPool.apply(*node.inputs, conv=node, **geom)
+    return MaxPool.apply(inputs, **geom)
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):

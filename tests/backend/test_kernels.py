@@ -29,7 +29,8 @@ def non_contiguous(a):
 
 def test_every_kernel_has_a_fast_version_and_a_test():
     assert set(FAST) == set(backend.names())
-    tested = {"im2col", "col2im", "max_pool_forward", "max_pool_backward", "bias_relu",
+    tested = {"im2col", "col2im", "max_pool_forward", "max_pool_backward",
+              "max_pool_relu_backward", "bias_relu",
               "bias_relu_grad", "dropout_apply", "adam_update"}
     assert tested == set(FAST)
 
@@ -134,6 +135,23 @@ def test_max_pool_matches_reference(case, dtype, ties, rng):
     g_ref = ref(gy, a_ref, x.shape, pool, strides, pads, out)
     assert g_fast.shape == x.shape and g_fast.dtype == dtype
     np.testing.assert_allclose(g_fast, g_ref, **TOL[dtype])
+
+    # the pool of a ReLU's output: the same arg, masked by the pooled y > 0 (x as a
+    # post-ReLU activation: clipped at 0, so with ties the windows that are all 0)
+    a = np.maximum(x, 0 if ties else -0.5).astype(dtype)
+    y, arg = backend.get_reference("max_pool_forward")(a, pool, strides, pads, out)
+    fast, ref = both("max_pool_relu_backward")
+    (g_fast, b_fast), (g_ref, b_ref) = (f(gy, arg, y, x.shape, pool, strides, pads, out)
+                                        for f in (fast, ref))
+    assert g_fast.shape == x.shape and g_fast.dtype == b_fast.dtype == dtype
+    np.testing.assert_allclose(g_fast, g_ref, **TOL[dtype])
+    # gb sums many values: against the float64 sum, within rounding of the sum of |gy|
+    exact = (gy.astype(np.float64) * (y > 0)).reshape(-1, gy.shape[-1]).sum(axis=0)
+    scale = np.abs(gy.astype(np.float64)).reshape(-1, gy.shape[-1]).sum(axis=0)
+    for b in (b_fast, b_ref):
+        assert np.all(np.abs(b - exact) <= TOL[dtype]["atol"] * (1 + scale))
+    np.testing.assert_array_equal(g_ref, both("max_pool_backward")[1](
+        gy, arg, x.shape, pool, strides, pads, out) * (a > 0))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -69,6 +69,62 @@ def test_max_pool_gradcheck(xs, p, s, pad):
     gradcheck(lambda x: ops.max_pool(x, p, s, pad), distinct(np.random.default_rng(1), xs))
 
 
+@pytest.mark.parametrize("kernels", [True, False])
+@pytest.mark.parametrize("xs,p,s,pad", [((2, 7, 9, 3), 2, 2, "valid"),
+                                        ((1, 8, 7, 2), 3, 2, "same")])
+def test_max_pool_of_conv_bias_relu_is_fused_and_gradchecks(xs, p, s, pad, kernels):
+    """max_pool of a ConvBiasRelu output is one node (ConvBiasReluMaxPool) whose
+    backward folds the ReLU's mask into the pool's; float64 gradcheck through it,
+    and the same values and gradients as the unfused ops."""
+    from shendu import backend
+    from shendu.ops.conv import ConvBiasRelu
+    from shendu.ops.pooling import ConvBiasReluMaxPool
+    before = backend.kernels_enabled()
+    backend.set_kernels_enabled(kernels)
+    try:
+        rng = np.random.default_rng(3)
+        x, w = rng.standard_normal(xs), rng.standard_normal((3, 3, xs[-1], 4))
+        b = rng.standard_normal(4)
+        b[0] = -50.0  # a whole channel at 0: every max is 0, a pooled ReLU kink
+        fn = lambda x, w, b: ops.max_pool(ops.conv_bias_relu(x, w, b, 1, "same"), p, s, pad)  # noqa: E731
+        gradcheck(fn, x, w, b)
+        ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+        a = ops.conv_bias_relu(*ts, 1, "same")
+        assert type(a._ctx) is ConvBiasRelu
+        y = ops.max_pool(a, p, s, pad)
+        assert type(y._ctx) is ConvBiasReluMaxPool
+        g = rng.standard_normal(y.shape)
+        (y * Tensor(g)).sum().backward()
+        us = [Tensor(v, requires_grad=True) for v in (x, w, b)]
+        a2 = ops.conv_bias_relu(*us, 1, "same")
+        y2 = ops.max_pool(Tensor(a2.numpy()) * 0 + a2 * 1, p, s, pad)  # not a ConvBiasRelu node
+        assert type(y2._ctx).__name__ == "MaxPool"
+        (y2 * Tensor(g)).sum().backward()
+        np.testing.assert_array_equal(y.numpy(), y2.numpy())
+        for t, u in zip(ts, us):
+            np.testing.assert_allclose(t.grad.numpy(), u.grad.numpy(), rtol=1e-12, atol=1e-12)
+    finally:
+        backend.set_kernels_enabled(before)
+
+
+def test_conv_output_used_twice_gets_both_gradients():
+    """The ConvBiasRelu node stays in the graph for other uses of its output."""
+    rng = np.random.default_rng(4)
+    gradcheck(lambda x, w, b: ops.max_pool(ops.conv_bias_relu(x, w, b), 2).sum()
+              + (ops.conv_bias_relu(x, w, b) * 0.5).sum(),
+              rng.standard_normal((1, 6, 6, 2)), rng.standard_normal((3, 3, 2, 3)),
+              rng.standard_normal(3))
+    x, w, b = (Tensor(rng.standard_normal(s), requires_grad=True)
+               for s in ((1, 6, 6, 2), (3, 3, 2, 3), (3,)))
+    a = ops.conv_bias_relu(x, w, b)
+    (ops.max_pool(a, 2).sum() + (a * a).sum()).backward()
+    gx = x.grad.numpy().copy()
+    x2, w2, b2 = (Tensor(t.numpy(), requires_grad=True) for t in (x, w, b))
+    a2 = ops.conv_bias_relu(x2, w2, b2)
+    (ops.max_pool(a2 * 1, 2).sum() + (a2 * a2).sum()).backward()
+    np.testing.assert_allclose(gx, x2.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("xs,p,s,pad", POOL_CASES)
 def test_average_pool_gradcheck(xs, p, s, pad):
     gradcheck(lambda x: ops.average_pool(x, p, s, pad), np.random.default_rng(2).standard_normal(xs))
