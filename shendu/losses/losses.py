@@ -6,6 +6,8 @@ and a reduction. Everything is built from ``shendu.ops``, so gradients flow to
 y_pred (and to a float y_true tensor that requires them).
 """
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -157,7 +159,17 @@ def _warn_integer_labels(labels_shape, pred_shape):
             f"predictions of shape {pred_shape}; they are treated as class indices, as "
             "sparse_categorical_crossentropy would. Use sparse_categorical_crossentropy for "
             "integer labels, or one-hot encode them (this warning is shown once).",
-            UserWarning, stacklevel=3)
+            UserWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel():
+    """The stacklevel, for a warning raised by our caller, of the first frame outside
+    shendu: the warning then points at the user's line, however deep the call came in."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(root + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _sparse_loss(labels, y_pred, from_logits, axis):
