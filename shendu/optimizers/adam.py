@@ -27,7 +27,22 @@ def adam_update(w, g, m, v, beta_1, beta_2, alpha, epsilon):
     w -= g
 
 
-class Adam(Optimizer):
+class _MomentOptimizer(Optimizer):
+    """The Adam family's shared hyper-parameters: ``beta_1``, ``beta_2`` and ``epsilon``."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
+        return config
+
+
+class Adam(_MomentOptimizer):
     """Adam (Kingma & Ba, 2014), Keras's formulation; step ``t`` counts from 1.
 
     ::
@@ -52,10 +67,7 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
         self.amsgrad = amsgrad
 
     def build(self, variables):
@@ -90,10 +102,7 @@ class Adam(Optimizer):
         w -= g
 
     def get_config(self):
-        config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                       "amsgrad": self.amsgrad})
-        return config
+        return {**super().get_config(), "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):
@@ -112,7 +121,7 @@ class AdamW(Adam):
                              "weight_decay=None")
 
 
-class Adamax(Optimizer):
+class Adamax(_MomentOptimizer):
     """Adamax: Adam with the infinity norm (Kingma & Ba, 2014, section 7).
 
     ::
@@ -123,12 +132,6 @@ class Adamax(Optimizer):
 
     PyTorch adds eps inside the max (``max(beta_2 * u, |g| + eps)``) instead.
     """
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def build(self, variables):
         if self.built:
@@ -151,13 +154,8 @@ class Adamax(Optimizer):
         g *= learning_rate
         w -= g
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
-        return config
 
-
-class Nadam(Optimizer):
+class Nadam(_MomentOptimizer):
     """Nadam: Adam with Nesterov momentum (Dozat, 2016), Keras's formulation.
 
     With the momentum schedule ``mu_t = beta_1 * (1 - 0.5 * 0.96^t)`` and its running
@@ -172,12 +170,6 @@ class Nadam(Optimizer):
     This is PyTorch's ``NAdam`` with ``momentum_decay=1`` (PyTorch's schedule is
     ``0.96^(t * momentum_decay)`` with a default of 0.004).
     """
-
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate=learning_rate, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
 
     def build(self, variables):
         if self.built:
@@ -215,8 +207,3 @@ class Nadam(Optimizer):
         g /= scratch
         g *= learning_rate
         w -= g
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
-        return config
