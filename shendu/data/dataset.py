@@ -156,7 +156,9 @@ class Dataset:
         return n
 
     def __iter__(self):
-        raise NotImplementedError
+        # Every concrete dataset (from_tensor_slices, batch, map, ...) defines its own.
+        raise NotImplementedError(f"{type(self).__name__} does not define __iter__; make datasets "
+                                  "with Dataset.from_tensor_slices or Dataset.from_generator")
 
     def as_numpy_iterator(self):
         """An iterator over the elements (they already are NumPy arrays)."""
