@@ -70,9 +70,19 @@ class Sequential(Model):
             self._build_through(self._input_batch_shape)
 
     def call(self, inputs, training=None):
-        x = inputs
-        for layer in self._layers:
+        x, layers, i = inputs, self._layers, 0
+        while i < len(layers):
+            layer = layers[i]
+            if i + 1 < len(layers) and hasattr(layer, "_call_with_max_pool") \
+                    and not isinstance(x, KerasTensor):
+                # A conv layer whose only reader is the pool after it: one op for both,
+                # so the activation is never stored (shendu.ops.conv_bias_relu_max_pool).
+                y = layer._call_with_max_pool(x, layers[i + 1])
+                if y is not None:
+                    x, i = y, i + 2
+                    continue
             x = layer(x, training=training)
+            i += 1
         return x
 
     def compute_output_shape(self, input_shape):

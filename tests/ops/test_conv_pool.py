@@ -1,0 +1,129 @@
+"""conv_bias_relu_max_pool: the same values and gradients as max_pool(conv_bias_relu(...)),
+chunked or not, with kept or rebuilt columns; and Sequential's use of it."""
+import numpy as np
+import pytest
+
+import shendu
+import shendu.ops as ops
+import shendu.ops.conv_pool as conv_pool
+from shendu import layers
+from shendu.autograd.tensor import Tensor
+from shendu.testing import gradcheck
+
+# (x shape, kernel size, filters, conv kwargs, pool kwargs)
+CASES = [
+    ((3, 12, 12, 1), (3, 3), 4, {}, {}),
+    ((2, 9, 8, 3), (3, 2), 5, dict(padding="same"), {}),
+    ((4, 11, 10, 2), (3, 3), 4, dict(strides=(2, 1)), dict(pool_size=(3, 2), pool_strides=(1, 2))),
+    ((2, 10, 9, 2), (2, 2), 3, dict(dilation_rate=(2, 1)), dict(pool_size=3)),
+]
+
+
+def _run(fused, x, w, b, gy, conv_kw, pool_kw):
+    xt, wt, bt = (Tensor(a, requires_grad=True) for a in (x, w, b))
+    if fused:
+        y = ops.conv_bias_relu_max_pool(xt, wt, bt, **conv_kw, **pool_kw)
+    else:
+        a = ops.conv_bias_relu(xt, wt, bt, **conv_kw)
+        y = ops.max_pool(a, pool_kw.get("pool_size", 2), strides=pool_kw.get("pool_strides"))
+    (y * Tensor(gy)).sum().backward()
+    return [y.numpy(), xt.grad, wt.grad, bt.grad]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("chunk, keep", [(1, 0), (1, 1 << 30), (1 << 30, 0)])
+def test_matches_conv_then_pool(case, dtype, chunk, keep, rng, monkeypatch):
+    shape, k, filters, conv_kw, pool_kw = case
+    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk)  # one sample per chunk, or one chunk
+    monkeypatch.setattr(conv_pool, "KEEP_COLS_BYTES", keep)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal(k + (shape[-1], filters)).astype(dtype)
+    b = 0.5 * rng.standard_normal(filters)
+    b[::2] -= 2 * np.sqrt(w[..., 0].size)  # about two sd of the conv output: many zeros
+    b = b.astype(dtype)
+    y = _run(True, x, w, b, np.zeros(1, dtype), conv_kw, pool_kw)[0]
+    assert (y > 0).any() and (y == 0).any()  # both sides of the ReLU are exercised
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    got, want = _run(True, x, w, b, gy, conv_kw, pool_kw), _run(False, x, w, b, gy, conv_kw, pool_kw)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for name, g, e in zip(["y", "gx", "gW", "gb"], got, want):
+        assert g.dtype == dtype, name
+        np.testing.assert_allclose(g, e, err_msg=name, **tol)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gradcheck(case, rng, monkeypatch):
+    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)
+    shape, k, filters, conv_kw, pool_kw = case
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal(k + (shape[-1], filters))
+    b = 0.5 * rng.standard_normal(filters)
+    gradcheck(lambda x, w, b: ops.conv_bias_relu_max_pool(x, w, b, **conv_kw, **pool_kw), x, w, b)
+
+
+def test_inference_keeps_no_graph_and_matches(rng):
+    x = rng.standard_normal((5, 10, 10, 2)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 2, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    with shendu.no_grad():
+        y = ops.conv_bias_relu_max_pool(x, w, b)
+    assert y._ctx is None
+    np.testing.assert_allclose(y.numpy(), ops.max_pool(ops.conv_bias_relu(x, w, b), 2).numpy(),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_same_pool_and_1d_fall_back_to_the_two_ops(rng):
+    x = rng.standard_normal((2, 7, 7, 2)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 2, 3)).astype(np.float32)
+    b = rng.standard_normal(3).astype(np.float32)
+    y = ops.conv_bias_relu_max_pool(x, w, b, pool_padding="same")
+    want = ops.max_pool(ops.conv_bias_relu(x, w, b), 2, padding="same")
+    np.testing.assert_array_equal(y.numpy(), want.numpy())
+    x1, w1 = x[:, 0], w[0]
+    np.testing.assert_array_equal(ops.conv_bias_relu_max_pool(x1, w1, b).numpy(),
+                                  ops.max_pool(ops.conv_bias_relu(x1, w1, b), 2).numpy())
+
+
+def _convnet(activation="relu", pool_padding="valid"):
+    shendu.utils.set_random_seed(3)
+    return shendu.Sequential([shendu.Input((12, 12, 2)),
+                              layers.Conv2D(4, 3, activation=activation),
+                              layers.MaxPooling2D(2, padding=pool_padding),
+                              layers.Flatten(), layers.Dense(3)])
+
+
+def _layer_by_layer(model, x):
+    for layer in model.layers:
+        x = layer(x)
+    return x
+
+
+@pytest.mark.parametrize("activation, pool_padding, fused",
+                         [("relu", "valid", True), ("tanh", "valid", False),
+                          ("relu", "same", False)])
+def test_sequential_fuses_conv_relu_and_its_pool(activation, pool_padding, fused, rng, monkeypatch):
+    calls = []
+    real = ops.conv_bias_relu_max_pool
+    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    model = _convnet(activation, pool_padding)
+    x = rng.standard_normal((3, 12, 12, 2)).astype(np.float32)
+    y = model(x)
+    assert bool(calls) == fused
+    np.testing.assert_allclose(y.numpy(), _layer_by_layer(model, x).numpy(), rtol=1e-5, atol=1e-6)
+    # the gradients agree too
+    grads = []
+    for run in (model, lambda x: _layer_by_layer(model, x)):
+        for v in model.trainable_weights:
+            v.grad = None
+        ops.sum(ops.square(run(x))).backward()
+        grads.append([np.array(v.grad) for v in model.trainable_weights])
+    for g, e in zip(*grads):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+
+
+def test_sequential_fused_layers_still_check_shapes():
+    model = shendu.Sequential([layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(4)])
+    with pytest.raises(ValueError, match="max_pooling2d|MaxPooling2D|pool"):
+        model(np.zeros((1, 5, 5, 1), np.float32))  # 3x3 activation, 4x4 pool
