@@ -277,11 +277,31 @@ def time_entry(bench, steps, block, pause):
         for col, fn in fns.items():
             _select(col)
             time.sleep(pause)
+            rewarm(fn)
             for _ in range(min(block, steps - len(times[col]))):
                 t = time.perf_counter()
                 fn()
                 times[col].append(time.perf_counter() - t)
     return {col: (statistics.median(v), warm[col]) for col, v in times.items()}
+
+
+# Untimed calls after each pause, for every column alike. After a pause the machine
+# needs a few tens of milliseconds of work before shendu's batch-split ops (the LSTM)
+# run at their steady speed: their threads hand the GIL to each other and sleep between
+# handoffs, and waking an idle core costs more until the guest's idle polling has
+# adapted (measured: the first 3-4 LSTM steps after a 0.5 s sleep took 13 ms instead
+# of 8; no such effect with the main thread spinning instead of sleeping, and none for
+# PyTorch, whose OpenMP threads spin). A training loop never pauses, so the table
+# reports the steady state.
+REWARM_SECONDS = 0.1
+
+
+def rewarm(fn, seconds=REWARM_SECONDS):
+    """Call ``fn`` (at least once) until ``seconds`` have passed."""
+    end = time.perf_counter() + seconds
+    fn()
+    while time.perf_counter() < end:
+        fn()
 
 
 def _select(col):

@@ -81,3 +81,56 @@ def _apply_to_numba():
         return
     import numba
     numba.set_num_threads(min(_STATE["n"], numba.config.NUMBA_NUM_THREADS))
+
+
+# ---- shendu's own threads: one op split over the batch -------------------------------------
+# An op whose work splits into independent parts (the rows of a batch through a
+# recurrence) can run each part on its own core with single-threaded BLAS, instead of
+# calling multi-threaded BLAS for each small product and then a serial kernel on results
+# that sit half in the other core's cache. BLAS is limited to one thread for the
+# duration, so only one pool -- this one -- is busy at a time.
+
+_POOL = {"executor": None, "size": 0}
+
+
+def split_parallelism():
+    """How many parts an op may split into: the thread count, or 1 when splitting would
+    change results across thread counts (``enable_determinism``) or when BLAS cannot be
+    limited to one thread (no threadpoolctl) and the parts would oversubscribe the cores."""
+    n = get_num_threads()
+    if n < 2 or _STATE.get("pinned"):
+        return 1
+    from .. import config
+    if config.is_determinism_enabled():
+        return 1
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return 1
+    return n
+
+
+def parallel(fns):
+    """Run the callables ``fns`` at once, the first on the calling thread and the others on
+    shendu's worker threads, with BLAS limited to one thread; their results, in order.
+    An exception in any of them is raised here after all have finished."""
+    if len(fns) == 1:
+        return [fns[0]()]
+    from concurrent.futures import ThreadPoolExecutor, wait
+    if _POOL["size"] < len(fns) - 1:
+        if _POOL["executor"] is not None:
+            _POOL["executor"].shutdown(wait=True)
+        _POOL["executor"] = ThreadPoolExecutor(len(fns) - 1, thread_name_prefix="shendu")
+        _POOL["size"] = len(fns) - 1
+    limiter = _limit_blas(1)
+    try:
+        futures = [_POOL["executor"].submit(f) for f in fns[1:]]
+        try:
+            results = [fns[0]()]
+        finally:
+            wait(futures)
+        return results + [f.result() for f in futures]
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+

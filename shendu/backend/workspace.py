@@ -6,17 +6,20 @@ faults that fill them cost as much as the arithmetic; ``empty(shape, dtype)``
 returns a buffer that an earlier step used and nobody references any more.
 
 A pooled buffer is free when the pool's own list holds the only reference to it
-(``sys.getrefcount`` == 2: the list and the call's argument). A view, a Tensor, a
+(``sys.getrefcount`` counts only the pool's own references). A view, a Tensor, a
 saved array in a graph node or a user's variable all hold references, so a buffer
-is never handed out twice while any of them is alive.
+is never handed out twice while any of them is alive. A lock makes the check and the
+hand-out one step, so two threads (``threads.parallel``) never get the same buffer.
 """
 import sys
+import threading
 
 import numpy as np
 
 _POOL = {}          # (shape, dtype) -> [buffers]
 _PER_SHAPE = 8      # at most this many buffers kept per (shape, dtype)
 _MIN_BYTES = 1 << 16  # small arrays come from malloc's own free lists: no need to pool
+_LOCK = threading.Lock()
 
 
 def empty(shape, dtype):
@@ -27,14 +30,16 @@ def empty(shape, dtype):
     if nbytes < _MIN_BYTES:
         return np.empty(shape, dtype)
     key = (shape, dtype.str)
-    bufs = _POOL.setdefault(key, [])
-    for i in range(len(bufs)):
-        if sys.getrefcount(bufs[i]) == 2:
-            return bufs[i]
-    buf = np.empty(shape, dtype)
-    if len(bufs) < _PER_SHAPE:
-        bufs.append(buf)
-    return buf
+    with _LOCK:
+        bufs = _POOL.setdefault(key, [])
+        for buf in bufs:
+            # referenced by the list, the loop variable and getrefcount's argument only
+            if sys.getrefcount(buf) == 3:
+                return buf
+        buf = np.empty(shape, dtype)
+        if len(bufs) < _PER_SHAPE:
+            bufs.append(buf)
+        return buf
 
 
 def clear():

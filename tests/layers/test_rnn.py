@@ -468,3 +468,56 @@ def test_numba_lstm_kernels_match_numpy(monkeypatch, masked, reverse, rdrop):
         results.append([out] + list(ctx.backward(gy)))
     for a, b in zip(*results):
         assert _rel(a, b) < 1e-6
+
+
+# ---- the batch split over threads (fused.LSTMBatchSplit) -----------------------------------
+def _lstm_run(parts, x, mask, training, **kw):
+    """Outputs and every gradient of a float32 LSTM forced to split into ``parts`` (1: no split)."""
+    shendu.utils.set_random_seed(4)
+    layer = LSTM(6, return_state=True, dtype="float32", bias_initializer="random_normal", **kw)
+    layer.cell._batch_parts = lambda x, p: parts
+    xt = shendu.Tensor(x, requires_grad=True)
+    h0 = shendu.Tensor(np.full((len(x), 6), 0.1, np.float32), requires_grad=True)
+    c0 = shendu.Tensor(np.full((len(x), 6), -0.2, np.float32), requires_grad=True)
+    outs = layer(xt, initial_state=[h0, c0], mask=mask, training=training)
+    w = np.random.default_rng(9)
+    loss = sum(shendu.ops.sum(o * w.standard_normal(o.shape).astype(np.float32)) for o in outs)
+    loss.backward()
+    return [o.numpy() for o in outs] + [xt.grad, h0.grad, c0.grad] + \
+        [np.asarray(v.grad) for v in layer.trainable_weights]
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+@pytest.mark.parametrize("kw, masked, training", [
+    ({}, False, False),
+    (dict(return_sequences=True, go_backwards=True), True, False),
+    (dict(recurrent_dropout=0.3, dropout=0.2), False, True),
+    (dict(use_bias=False, return_sequences=True, zero_output_for_mask=True), True, False)])
+def test_lstm_batch_split_equals_the_whole_batch(parts, kw, masked, training):
+    x = _x((7, 5, 3), seed=3).astype(np.float32)  # 7 rows: unequal parts
+    mask = (np.random.default_rng(6).random((7, 5)) > 0.3) if masked else None
+    whole, split = (_lstm_run(p, x, mask, training, **kw) for p in (1, parts))
+    assert len(whole) == len(split)
+    for a, b in zip(whole, split):
+        np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-6)
+
+
+def test_lstm_splits_only_where_it_pays(monkeypatch):
+    from shendu.backend import threads
+    monkeypatch.setattr(threads, "split_parallelism", lambda: 2)
+    cell = LSTM(8).cell
+    p = dict(activation="tanh", recurrent_activation="sigmoid")
+    assert cell._batch_parts(np.zeros((128, 3, 2), np.float32), p) == 2
+    assert cell._batch_parts(np.zeros((40, 3, 2), np.float32), p) == 1  # < 32 rows per part
+    assert cell._batch_parts(np.zeros((128, 3, 2), np.float64), p) == 1  # no Numba kernel
+    assert cell._batch_parts(np.zeros((128, 3, 2), np.float32),
+                             dict(p, activation="relu")) == 1
+
+
+def test_lstm_batch_split_gradcheck():
+    from shendu.layers.rnn import fused
+    rng = np.random.default_rng(11)
+    B, T, D, n = 5, 3, 2, 3
+    args = [rng.standard_normal(s) * 0.5 for s in
+            [(B, T, D), (D, 4 * n), (4 * n,), (n, 4 * n), (B, n), (B, n)]]
+    gradcheck(lambda *a: fused.LSTMBatchSplit.apply(*a, parts=2, sequences=True), *args)

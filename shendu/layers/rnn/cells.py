@@ -181,13 +181,18 @@ class _Cell(DropoutRNNCell, Layer):
         """xw = (x * dropout_mask) W + b for all steps as one (T*B, D) x (D, G) product,
         time-major (T, B, G): the small input is transposed, not the wide projection."""
         B, T, D = x.shape
-        if training:
-            dp = self.get_dropout_mask(np.empty((B, D)))
-            if dp is not None:
-                x = x * dp[:, None, :]
+        x = self._input_dropout(x, training)
         x = ops.reshape(ops.transpose(x, (1, 0, 2)), (T * B, D))
         xw = ops.linear(x, self.kernel, bias)
         return ops.reshape(xw, (T, B, xw.shape[-1]))
+
+    def _input_dropout(self, x, training):
+        """x times the cell's input-dropout mask (one (B, D) mask for every step)."""
+        if training:
+            dp = self.get_dropout_mask(np.empty((x.shape[0], x.shape[2])))
+            if dp is not None:
+                x = x * dp[:, None, :]
+        return x
 
     def _fused_params(self, x, mask, training, reverse, sequences, zero_masked):
         rdp = self.get_recurrent_dropout_mask(np.empty((x.shape[0], self.units))) if training else None
@@ -298,10 +303,29 @@ class LSTMCell(_Cell):
     _builtin_call = call
 
     def _fused_sequence(self, x, states, mask, training, reverse, sequences, zero_masked):
-        xw = self._input_projection(x, training, self.bias)
+        x = self._input_dropout(x, training)  # first: the masks are drawn in this order
         p = self._fused_params(x, mask, training, reverse, sequences, zero_masked)
         p["recurrent_activation"] = activations.serialize(self.recurrent_activation)
+        parts = self._batch_parts(x, p)
+        if parts > 1:
+            bias = self.bias if self.bias is not None else np.zeros(4 * self.units, x.dtype)
+            return fused.LSTMBatchSplit.apply(x, self.kernel, bias, self.recurrent_kernel,
+                                              states[0], states[1], parts=parts, **p), 2
+        xw = self._input_projection(x, False, self.bias)  # (dropout applied above)
         return fused.LSTMSequence.apply(xw, self.recurrent_kernel, states[0], states[1], **p), 2
+
+    # Each part of a split batch gets at least this many rows (fewer make BLAS's products
+    # too small to be worth a thread).
+    MIN_ROWS_PER_PART = 32
+
+    def _batch_parts(self, x, p):
+        """How many threads the fused LSTM splits the batch over (1: no split): only where
+        the Numba gate kernels run (float32, tanh and sigmoid)."""
+        from ...backend.threads import split_parallelism
+        if (p["activation"], p["recurrent_activation"]) != ("tanh", "sigmoid") or \
+                fused.numba_kernels(x.dtype) is None:
+            return 1
+        return max(1, min(split_parallelism(), x.shape[0] // self.MIN_ROWS_PER_PART))
 
     def get_config(self):
         return {**super().get_config(),

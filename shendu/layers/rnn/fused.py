@@ -29,41 +29,13 @@ The layer slices it. Supported activations (those whose derivative is a function
 the output): tanh, sigmoid, hard_sigmoid, relu, linear.
 """
 import os
-import sys
 
 import numpy as np
 
 from ...autograd.function import Function
+from ...backend.workspace import empty as workspace
 
 FUSED_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
-
-
-_POOL = {}
-_POOL_MIN_BYTES = 1 << 20
-_POOL_PER_SHAPE = 4
-
-
-def workspace(shape, dtype):
-    """An uninitialized array, reused across calls when a previous one is no longer referenced.
-
-    Large fresh allocations are returned to the OS on free and page-faulted (zero-filled) on
-    the next use; at batch 128 x 28 steps that costs as much as the arithmetic. A buffer in
-    the pool is reused only when nothing but the pool holds it (reference count), i.e. once
-    the graph that saved it has been released, so reuse is never visible to a caller.
-    """
-    shape = tuple(int(d) for d in shape)
-    dtype = np.dtype(dtype)
-    if int(np.prod(shape)) * dtype.itemsize < _POOL_MIN_BYTES:
-        return np.empty(shape, dtype)
-    bufs = _POOL.setdefault((shape, dtype.str), [])
-    for i in range(len(bufs)):
-        # referenced by the list and by getrefcount's argument only: free
-        if sys.getrefcount(bufs[i]) == 2:
-            return bufs[i]
-    buf = np.empty(shape, dtype)
-    if len(bufs) < _POOL_PER_SHAPE:
-        bufs.append(buf)
-    return buf
 
 
 _NUMBA = []
@@ -274,7 +246,9 @@ class LSTMSequence(_Recurrence):
     n_states = 2
 
     def forward(ctx, xw, U, h0, c0, mask=None, rmask=None, reverse=False, sequences=True,
-                zero_masked=False, activation="tanh", recurrent_activation="sigmoid"):
+                zero_masked=False, activation="tanh", recurrent_activation="sigmoid", bias=None):
+        # ``bias`` (4n,), if given, is added to every step's z here rather than to xw
+        # beforehand (LSTMBatchSplit: one pass over the projection fewer)
         ctx._setup(xw, mask, rmask, reverse, sequences, zero_masked)
         ctx.act, ctx.ract = activation, recurrent_activation
         T, B, n = ctx.T, ctx.B, U.shape[0]
@@ -292,16 +266,20 @@ class LSTMSequence(_Recurrence):
             sc[2 * n:3 * n] = 1
             off = (1 - sc).astype(dt)
         ctx.nb = nb = numba_kernels(dt) if fast else None
+        if nb is not None and bias is None:
+            bias = np.zeros(4 * n, dt)
         for s, t in enumerate(ctx.order):
             hp = H[s] if rmask is None else H[s] * rmask
             z = A[s]
             np.matmul(hp, U, out=z)
             if nb is not None:  # the same step in one pass (numba_kernels.py)
-                nb.lstm_forward_step(z, X[t], sc, C[s], C[s + 1], TC[s], H[s + 1])
+                nb.lstm_forward_step(z, X[t], bias, sc, C[s], C[s + 1], TC[s], H[s + 1])
                 ctx._carry(s, H[s + 1], H[s])
                 ctx._carry(s, C[s + 1], C[s])
                 continue
             z += X[t]
+            if bias is not None:
+                z += bias
             if fast:
                 z *= sc
                 np.tanh(z, out=z)
@@ -411,6 +389,77 @@ class LSTMSequence(_Recurrence):
         Hp = ctx._prev_states(H)
         gU = Hp.reshape(-1, n).T @ dZ.reshape(-1, 4 * n)
         return dZ, gU, dh, dc
+
+
+class LSTMBatchSplit(Function):
+    """The LSTM with its input projection, the batch split into parts that run at once,
+    one per core, each with single-threaded BLAS (``shendu.backend.threads.parallel``).
+
+    The rows of a batch never meet in a recurrence, so part k is exactly
+    ``LSTMSequence`` over its rows r_k, given xw_k = x_k W + b (x_k time-major):
+
+        forward:   y[r_k] = LSTMSequence(x_k W + b, U, h0[r_k], c0[r_k])
+        backward:  (gxw_k, gU_k, gh0_k, gc0_k) = LSTMSequence's backward of part k
+                   gx[r_k] = gxw_k W^T;  gW = sum_k x_k^T gxw_k;  gb = sum_k sum_t gxw_k;
+                   gU = sum_k gU_k
+
+    Why: at batch 128 and 128 units each step's product is small, and with BLAS's two
+    threads the gate kernel that follows reads half of the product from the other
+    core's cache; split by rows, each core keeps its half of every state in its own
+    cache for the whole sequence. The sums over parts are added in a fixed order.
+
+    Inputs: x (B, T, D) batch-major (after input dropout), W (D, 4n), b (4n,),
+    U (n, 4n), h0, c0 (B, n); keyword ``parts`` and the keywords of LSTMSequence
+    (``mask`` and ``rmask`` are split by rows). Output as LSTMSequence's.
+    """
+
+    def forward(ctx, x, W, b, U, h0, c0, parts=2, mask=None, rmask=None, **kw):
+        from ...backend.threads import parallel
+        B = len(x)
+        cuts = [B * k // parts for k in range(parts + 1)]
+        ctx.rows = rows = [slice(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:])]
+        ctx.subs = subs = [LSTMSequence() for _ in rows]
+        ctx.xs = [None] * parts
+
+        def part(k):
+            r = rows[k]
+            xt = np.ascontiguousarray(x[r].transpose(1, 0, 2))  # (T, b, D), time-major
+            ctx.xs[k] = xt
+            xw = workspace(xt.shape[:2] + (W.shape[1],), x.dtype)
+            np.matmul(xt.reshape(-1, xt.shape[2]), W, out=xw.reshape(-1, W.shape[1]))
+            return subs[k].forward(xw, U, h0[r], c0[r], bias=b,
+                                   mask=None if mask is None else mask[r],
+                                   rmask=None if rmask is None else rmask[r], **kw)
+
+        ctx.W = W
+        return np.concatenate(parallel([lambda k=k: part(k) for k in range(parts)]), axis=0)
+
+    def backward(ctx, gy):
+        from ...backend.threads import parallel
+        need = ctx.needs_input_grad
+        W = ctx.W
+        D, G = W.shape
+
+        def part(k):
+            dxw, gU, dh0, dc0 = ctx.subs[k].backward(np.ascontiguousarray(gy[ctx.rows[k]]))
+            d2 = dxw.reshape(-1, G)
+            gx = (d2 @ W.T).reshape(dxw.shape[:2] + (D,)).transpose(1, 0, 2) if need[0] else None
+            gW = ctx.xs[k].reshape(-1, D).T @ d2 if need[1] else None
+            gb = d2.sum(axis=0) if need[2] else None
+            return gx, gW, gb, gU, dh0, dc0
+
+        outs = parallel([lambda k=k: part(k) for k in range(len(ctx.rows))])
+        gx = np.concatenate([o[0] for o in outs]) if need[0] else None
+
+        def total(i):
+            if outs[0][i] is None:
+                return None
+            acc = outs[0][i].copy()
+            for o in outs[1:]:
+                acc += o[i]
+            return acc
+        return (gx, total(1), total(2), total(3), np.concatenate([o[4] for o in outs]),
+                np.concatenate([o[5] for o in outs]))
 
 
 class GRUSequence(_Recurrence):

@@ -38,12 +38,12 @@ def _tanh(x):
     return p / q
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
-def lstm_forward_step(z, x, sc, c_prev, c, tc, h):
+@njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
+def lstm_forward_step(z, x, bias, sc, c_prev, c, tc, h):
     """z (B, 4n) holds h_{t-1} U on entry and the gates (i, f, g, o) on exit;
     c = f c_prev + i g, tc = tanh(c), h = o tc. ``sc`` is 1/2 on the sigmoid columns
-    and 1 on the tanh ones: gate = sc tanh(sc (z + x)) + 1 - sc (two simple loops that
-    LLVM vectorizes)."""
+    and 1 on the tanh ones: gate = sc tanh(sc (z + x + bias)) + 1 - sc (two simple loops
+    that LLVM vectorizes)."""
     B, G = z.shape
     n = G // 4
     one = np.float32(1.0)
@@ -51,7 +51,7 @@ def lstm_forward_step(z, x, sc, c_prev, c, tc, h):
         zb, xb = z[b], x[b]
         for k in range(G):
             s = sc[k]
-            zb[k] = s * _tanh(s * (zb[k] + xb[k])) + (one - s)
+            zb[k] = s * _tanh(s * (zb[k] + xb[k] + bias[k])) + (one - s)
         cb, cpb, tcb, hb = c[b], c_prev[b], tc[b], h[b]
         for j in range(n):
             cc = zb[n + j] * cpb[j] + zb[j] * zb[2 * n + j]
@@ -61,7 +61,7 @@ def lstm_forward_step(z, x, sc, c_prev, c, tc, h):
             hb[j] = zb[3 * n + j] * t
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
+@njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
 def lstm_backward_step(a, c_prev, tc, dh, dc, dz, dc_prev):
     """From the gates a (B, 4n), c_{t-1}, tanh(c_t) and the gradients dh, dc reaching
     h_t, c_t: dz (B, 4n), the gradient of the pre-activations, and dc_{t-1}."""

@@ -1,0 +1,75 @@
+"""shendu's own threads (backend.threads.parallel) and the thread-safe workspace."""
+import threading
+
+import numpy as np
+import pytest
+
+import shendu
+from shendu.backend import threads, workspace
+
+
+def test_parallel_returns_results_in_order_and_runs_concurrently():
+    barrier = threading.Barrier(3, timeout=10)  # passes only if all three run at once
+
+    def part(k):
+        barrier.wait()
+        return k * k, threading.get_ident()
+
+    out = threads.parallel([lambda k=k: part(k) for k in range(3)])
+    assert [r for r, _ in out] == [0, 1, 4]
+    assert out[0][1] == threading.get_ident()  # the first part runs on the caller's thread
+    assert len({t for _, t in out}) == 3
+
+
+def test_parallel_raises_after_every_part_finished():
+    done = []
+
+    def slow():
+        threading.Event().wait(0.05)
+        done.append(1)
+
+    def bad():
+        raise ValueError("part failed")
+
+    with pytest.raises(ValueError, match="part failed"):
+        threads.parallel([bad, slow])
+    assert done == [1]
+
+
+def test_parallel_limits_blas_to_one_thread_and_restores_it():
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="BLAS limits need threadpoolctl")
+    np.ones((2, 2)) @ np.ones((2, 2))  # BLAS loaded
+
+    def blas_threads():
+        info = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        return [i["num_threads"] for i in info]
+
+    before = blas_threads()
+    inside = threads.parallel([blas_threads, blas_threads])
+    assert all(n == 1 for part in inside for n in part)
+    assert blas_threads() == before
+
+
+def test_split_parallelism_is_one_under_determinism():
+    shendu.config.enable_determinism()
+    try:
+        assert threads.split_parallelism() == 1
+    finally:
+        shendu.config.disable_determinism()
+
+
+def test_workspace_never_hands_one_buffer_to_two_threads():
+    shape = (64, 1024)  # above the pooling threshold
+    held = [[], []]
+    barrier = threading.Barrier(2, timeout=10)
+
+    def grab(k):
+        barrier.wait()
+        for _ in range(200):
+            held[k].append(workspace.empty(shape, np.float32))
+            if len(held[k]) > 3:
+                held[k].pop(0)  # release one: it may be handed out again
+            ids = {id(b) for b in held[0]} & {id(b) for b in held[1]}
+            assert not ids, "the same buffer is held by both threads"
+
+    threads.parallel([lambda: grab(0), lambda: grab(1)])
