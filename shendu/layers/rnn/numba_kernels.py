@@ -64,22 +64,24 @@ def lstm_forward_step(z, x, bias, sc, c_prev, c, tc, h):
 @njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
 def lstm_backward_step(a, c_prev, tc, dh, dc, dz, dc_prev):
     """From the gates a (B, 4n), c_{t-1}, tanh(c_t) and the gradients dh, dc reaching
-    h_t, c_t: dz (B, 4n), the gradient of the pre-activations, and dc_{t-1}."""
+    h_t, c_t: dz (B, 4n), the gradient of the pre-activations, and dc_{t-1}.
+    (Each gate's columns are taken as a 1-D slice of the row, so every index in the loop
+    is the loop counter itself: LLVM vectorizes that; with ``a[b, n + j]`` it did not,
+    and the step took 2.7x as long.)"""
     B, G = a.shape
     n = G // 4
     one = np.float32(1.0)
     for b in range(B):
         ab, dzb = a[b], dz[b]
+        ai, af, ag, ao = ab[:n], ab[n:2 * n], ab[2 * n:3 * n], ab[3 * n:]
+        di, df, dg, do = dzb[:n], dzb[n:2 * n], dzb[2 * n:3 * n], dzb[3 * n:]
+        cpb, tcb, dhb, dcb, dcpb = c_prev[b], tc[b], dh[b], dc[b], dc_prev[b]
         for j in range(n):
-            i = ab[j]
-            f = ab[n + j]
-            g = ab[2 * n + j]
-            o = ab[3 * n + j]
-            t = tc[b, j]
-            dhb = dh[b, j]
-            dcs = dc[b, j] + dhb * o * (one - t * t)
-            dzb[j] = dcs * g * i * (one - i)
-            dzb[n + j] = dcs * c_prev[b, j] * f * (one - f)
-            dzb[2 * n + j] = dcs * i * (one - g) * (one + g)
-            dzb[3 * n + j] = dhb * t * o * (one - o)
-            dc_prev[b, j] = dcs * f
+            i, f, g, o = ai[j], af[j], ag[j], ao[j]
+            t, h = tcb[j], dhb[j]
+            dcs = dcb[j] + h * o * (one - t * t)
+            di[j] = dcs * g * i * (one - i)
+            df[j] = dcs * cpb[j] * f * (one - f)
+            dg[j] = dcs * i * (one - g) * (one + g)
+            do[j] = h * t * o * (one - o)
+            dcpb[j] = dcs * f
