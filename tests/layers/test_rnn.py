@@ -447,16 +447,25 @@ def test_sequential_mnist_lstm():
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("rdrop", [False, True])
-def test_numba_lstm_kernels_match_numpy(monkeypatch, masked, reverse, rdrop):
+@pytest.mark.parametrize("sequences", [False, True])
+@pytest.mark.parametrize("blas_in_numba", ["1", "0"])
+def test_numba_lstm_kernels_match_numpy(monkeypatch, masked, reverse, rdrop, sequences,
+                                        blas_in_numba):
+    """The per-step Numba kernels, and the whole-sequence ones that call BLAS from Numba
+    (unmasked, no recurrent dropout), against the NumPy loop."""
     pytest.importorskip("numba", reason="the Numba kernels need numba")
+    from shendu.backend.blas import sgemm
     from shendu.layers.rnn import fused
+    monkeypatch.setenv("SHENDU_RNN_BLAS_IN_NUMBA", blas_in_numba)
     rng = np.random.default_rng(15)
     T, B, n = 6, 5, 7
     xw = rng.standard_normal((T, B, 4 * n)).astype(np.float32)
     U = (rng.standard_normal((n, 4 * n)) * 0.4).astype(np.float32)
     h0, c0 = [rng.standard_normal((B, n)).astype(np.float32) for _ in range(2)]
+    bias = rng.standard_normal(4 * n).astype(np.float32)
     kw = dict(mask=rng.random((B, T)) > 0.3 if masked else None, reverse=reverse,
-              rmask=(rng.random((B, n)) > 0.3).astype(np.float32) * 1.4 if rdrop else None)
+              rmask=(rng.random((B, n)) > 0.3).astype(np.float32) * 1.4 if rdrop else None,
+              sequences=sequences, bias=bias)
     gy = None
     results = []
     for flag in ("1", "0"):
@@ -464,6 +473,8 @@ def test_numba_lstm_kernels_match_numpy(monkeypatch, masked, reverse, rdrop):
         ctx = fused.LSTMSequence()
         out = ctx.forward(xw, U, h0, c0, **kw)
         assert (ctx.nb is not None) == (flag == "1")
+        whole = flag == "1" and blas_in_numba == "1" and not masked and not rdrop
+        assert (ctx.sgemm is not None) == (whole and sgemm() is not None)
         gy = rng.standard_normal(out.shape).astype(np.float32) if gy is None else gy
         results.append([out] + list(ctx.backward(gy)))
     for a, b in zip(*results):

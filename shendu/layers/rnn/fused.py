@@ -61,6 +61,14 @@ def numba_kernels(dtype):
     return _NUMBA[0]
 
 
+def _sgemm():
+    """NumPy's BLAS sgemm for the Numba loops, or None (then the Python loop runs)."""
+    if os.environ.get("SHENDU_RNN_BLAS_IN_NUMBA", "1") == "0":
+        return None
+    from ...backend.blas import sgemm
+    return sgemm()
+
+
 def _act_(name, x):
     """Apply the activation ``name`` in place to the array (view) x."""
     if name == "tanh":
@@ -268,6 +276,13 @@ class LSTMSequence(_Recurrence):
         ctx.nb = nb = numba_kernels(dt) if fast else None
         if nb is not None and bias is None:
             bias = np.zeros(4 * n, dt)
+        ctx.sgemm = sgemm = _sgemm() if nb is not None and mask is None and rmask is None \
+            else None
+        if sgemm is not None:  # the whole loop below in one Numba call (numba_kernels.py)
+            nb.lstm_forward_sequence(sgemm, X, np.asarray(ctx.order, np.intp), bias, sc,
+                                     np.ascontiguousarray(U), A, H, C, TC)
+            ctx.A, ctx.H, ctx.C, ctx.TC, ctx.U = A, H, C, TC, U
+            return ctx._pack(H, [H[T], C[T]])
         for s, t in enumerate(ctx.order):
             hp = H[s] if rmask is None else H[s] * rmask
             z = A[s]
@@ -372,6 +387,15 @@ class LSTMSequence(_Recurrence):
         n = UT.shape[1]
         dh_next, dc_next = np.empty_like(dh), np.empty_like(dc)
         last_only = isinstance(gseq, _LastOnly)
+        if ctx.sgemm is not None:  # the loop below in one Numba call
+            if last_only:
+                dh += gseq[ctx.T - 1]
+                gseq = np.empty((0,) + dh.shape, dh.dtype)
+            dh, dc = nb.lstm_backward_sequence(ctx.sgemm, A, C, TC, UT, gseq,
+                                               np.asarray(ctx.order, np.intp), dh, dc,
+                                               dh_next, dc_next, dZ)
+            gU = ctx._prev_states(H).reshape(-1, n).T @ dZ.reshape(-1, 4 * n)
+            return dZ, gU, dh, dc
         for s in range(ctx.T - 1, -1, -1):
             if not last_only or s == ctx.T - 1:
                 dh += gseq[s]

@@ -85,3 +85,42 @@ def lstm_backward_step(a, c_prev, tc, dh, dc, dz, dc_prev):
             dg[j] = dcs * i * (one - g) * (one + g)
             do[j] = h * t * o * (one - o)
             dcpb[j] = dcs * f
+
+
+# ---- whole sequences: the time loop in Numba, the products through BLAS directly ----------
+# (``sgemm`` is NumPy's BLAS cblas_sgemm, from shendu.backend.blas; 101 = row-major,
+# 111 = not transposed.) The loops are those of fused.LSTMSequence's fast path without
+# masks, with no Python between the steps and the GIL released throughout.
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
+def lstm_forward_sequence(sgemm, X, order, bias, sc, U, A, H, C, TC):
+    """For s = 0..T-1 (input step t = order[s]): A[s] = H[s] U, then the gates, C[s+1],
+    TC[s] and H[s+1] (lstm_forward_step). X (T, B, 4n), A (T, B, 4n), H, C (T+1, B, n)."""
+    T, B, G = A.shape
+    n = G // 4
+    one, zero = np.float32(1.0), np.float32(0.0)
+    for s in range(T):
+        sgemm(101, 111, 111, B, G, n, one, H[s].ctypes, n, U.ctypes, G, zero, A[s].ctypes, G)
+        lstm_forward_step(A[s], X[order[s]], bias, sc, C[s], C[s + 1], TC[s], H[s + 1])
+
+
+@njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
+def lstm_backward_sequence(sgemm, A, C, TC, UT, gseq, order, dh, dc, dh2, dc2, dZ):
+    """For s = T-1..0: dh += gseq[s] (when gseq has T rows), the gate gradients
+    dZ[order[s]] and dc_{s-1} (lstm_backward_step), dh_{s-1} = dz U^T. The state
+    gradients ping-pong between (dh, dc) and (dh2, dc2); returns the pair that holds
+    the gradients reaching the initial states."""
+    T, B, G = A.shape
+    n = G // 4
+    one, zero = np.float32(1.0), np.float32(0.0)
+    every = gseq.shape[0] == T
+    for s in range(T - 1, -1, -1):
+        if every:
+            dh += gseq[s]
+        dz = dZ[order[s]]
+        lstm_backward_step(A[s], C[s], TC[s], dh, dc, dz, dc2)
+        sgemm(101, 111, 111, B, n, G, one, dz.ctypes, G, UT.ctypes, n, zero, dh2.ctypes, n)
+        dh, dh2 = dh2, dh
+        dc, dc2 = dc2, dc
+    return dh, dc
