@@ -28,6 +28,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import kernel, workspace
+from ..backend.threads import parallel, split_parallelism
 from ._util import data_of
 from .conv import _check_conv_args, _conv_geometry, _out_sizes, conv_bias_relu, conv_input_grad
 from .pooling import _pool_geometry, max_pool
@@ -48,58 +49,95 @@ class ConvBiasReluMaxPool2D(Function):
     Shapes: x (N, H, W, C_in), W (kh, kw, C_in, F), b (F,) -> y (N, PH, PW, F).
     Saves x, W, y, the argmax (int32, y's shape) and, when they are at most
     ``KEEP_COLS_BYTES``, the columns of x (else backward rebuilds them per chunk).
+
+    The chunks are independent but for the sums gW and gb, so they are shared out
+    among the cores in contiguous runs (``threads.parallel``: each core does its chunks
+    from columns to pool with single-threaded BLAS, everything in its own cache), and
+    each run's gW and gb are added in a fixed order at the end.
     """
 
     def forward(ctx, x, w, b, strides, pads, dilation, conv_out, pool, pool_strides, pooled):
         ksize, F = w.shape[:-2], w.shape[-1]
         ctx.geom = strides, pads, dilation, conv_out, pool, pool_strides, pooled
         grad = is_grad_enabled()
-        positions = int(np.prod(conv_out))
-        per_sample = positions * max(w[..., 0].size, F) * x.dtype.itemsize
+        per_sample = int(np.prod(conv_out)) * max(w[..., 0].size, F) * x.dtype.itemsize
         ctx.step = step = max(1, CHUNK_BYTES // per_sample)
-        cols = None
-        if grad and per_sample * len(x) <= KEEP_COLS_BYTES:
-            cols = kernel("im2col")(x, ksize, strides, pads, dilation)
+        ctx.runs = runs = _runs(len(x), step)
+        keep = grad and per_sample * len(x) <= KEEP_COLS_BYTES
         y = workspace.empty((len(x),) + pooled + (F,), x.dtype)
         arg = workspace.empty(y.shape, np.int32) if grad else None
         w2 = w.reshape(-1, F)
-        for i in range(0, len(x), step):
-            c = cols[i:i + step] if cols is not None else \
-                kernel("im2col")(x[i:i + step], ksize, strides, pads, dilation)
-            z = workspace.empty((len(c),) + conv_out + (F,), x.dtype)
-            np.matmul(c.reshape(-1, w2.shape[0]), w2, out=z.reshape(-1, F))
-            yc, ac = kernel("max_pool_forward")(z, pool, pool_strides, ((0, 0), (0, 0)),
-                                                pooled, need_arg=grad)
-            kernel("bias_relu")(yc, b, out=y[i:i + step])
-            if grad:
-                arg[i:i + step] = ac
-        ctx.save_for_backward(x, w, y, arg, cols)
+        cols = [None] * len(runs)
+
+        def run(k):
+            lo, hi = runs[k]
+            if keep:
+                cols[k] = kernel("im2col")(x[lo:hi], ksize, strides, pads, dilation)
+            for i in range(lo, hi, step):
+                e = min(i + step, hi)
+                c = cols[k][i - lo:e - lo] if keep else \
+                    kernel("im2col")(x[i:e], ksize, strides, pads, dilation)
+                z = workspace.empty((e - i,) + conv_out + (F,), x.dtype)
+                np.matmul(c.reshape(-1, w2.shape[0]), w2, out=z.reshape(-1, F))
+                yc, ac = kernel("max_pool_forward")(z, pool, pool_strides, ((0, 0), (0, 0)),
+                                                    pooled, need_arg=grad)
+                kernel("bias_relu")(yc, b, out=y[i:e])
+                if grad:
+                    arg[i:e] = ac
+
+        _run_all(run, len(runs))
+        ctx.save_for_backward(x, w, y, arg, cols if keep else None)
         return y
 
     def backward(ctx, gy):
         x, w, y, arg, cols = ctx.saved
         strides, pads, dilation, conv_out, pool, pool_strides, pooled = ctx.geom
         need_x, need_w, need_b = ctx.needs_input_grad
-        F, step = w.shape[-1], ctx.step
+        F, step, runs = w.shape[-1], ctx.step, ctx.runs
         w2 = w.reshape(-1, F)
-        gw = np.zeros(w2.shape, w.dtype)
-        gb = np.zeros(F, w.dtype)
         gx = workspace.empty(x.shape, x.dtype) if need_x else None
         gy = np.ascontiguousarray(gy)
-        for i in range(0, len(x), step):
-            s = slice(i, i + step)
-            n = len(y[s])
-            gz, gbc = kernel("max_pool_relu_backward")(gy[s], arg[s], y[s], (n,) + conv_out + (F,),
-                                                        pool, pool_strides, ((0, 0), (0, 0)),
-                                                        pooled)
-            gb += gbc
-            if need_w:
-                c = cols[s] if cols is not None else \
-                    kernel("im2col")(x[s], w.shape[:-2], strides, pads, dilation)
-                gw += c.reshape(-1, w2.shape[0]).T @ gz.reshape(-1, F)
-            if need_x:
-                gx[s] = conv_input_grad(gz, w, x[s].shape, strides, pads, dilation)
+
+        def run(k):
+            lo, hi = runs[k]
+            gw, gb = np.zeros(w2.shape, w.dtype), np.zeros(F, w.dtype)
+            for i in range(lo, hi, step):
+                e = min(i + step, hi)
+                gz, gbc = kernel("max_pool_relu_backward")(
+                    gy[i:e], arg[i:e], y[i:e], (e - i,) + conv_out + (F,), pool, pool_strides,
+                    ((0, 0), (0, 0)), pooled)
+                gb += gbc
+                if need_w:
+                    c = cols[k][i - lo:e - lo] if cols is not None else \
+                        kernel("im2col")(x[i:e], w.shape[:-2], strides, pads, dilation)
+                    gw += c.reshape(-1, w2.shape[0]).T @ gz.reshape(-1, F)
+                if need_x:
+                    gx[i:e] = conv_input_grad(gz, w, x[i:e].shape, strides, pads, dilation)
+            return gw, gb
+
+        sums = _run_all(run, len(runs))
+        gw, gb = sums[0]
+        for gw_k, gb_k in sums[1:]:
+            gw += gw_k
+            gb += gb_k
         return gx, (gw.reshape(w.shape) if need_w else None), (gb if need_b else None)
+
+
+def _runs(n, step):
+    """[(lo, hi)]: the n samples' chunks of ``step`` shared out in contiguous runs, one
+    per core that splitting can use (``threads.split_parallelism``), each a whole
+    number of chunks, so the chunks are the same however many runs there are."""
+    chunks = -(-n // step)
+    parts = max(1, min(split_parallelism(), chunks))
+    edges = [min(chunks * k // parts * step, n) for k in range(parts + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _run_all(run, n):
+    """[run(0), ..., run(n - 1)], at once on n threads when n > 1."""
+    if n == 1:
+        return [run(0)]
+    return parallel([lambda k=k: run(k) for k in range(n)])
 
 
 def conv_bias_relu_max_pool(inputs, kernel, bias, strides=1, padding="valid", dilation_rate=1,

@@ -15,6 +15,7 @@ from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..autograd.grad_mode import no_grad
+from ..backend.threads import owning_cores
 from ..autograd.tensor import Tensor
 from ..layers.layer import _flatten
 from . import resume as _resume
@@ -271,7 +272,8 @@ class Trainer:
                 resume = None
                 for step, (xb, yb, swb) in batches:
                     callbacks.on_train_batch_begin(step)
-                    logs = strategy.reduce_logs(self, self.train_step(xb, yb, swb))
+                    with owning_cores():
+                        logs = strategy.reduce_logs(self, self.train_step(xb, yb, swb))
                     self._steps_done = step + 1
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training or interrupt.requested:
@@ -319,7 +321,8 @@ class Trainer:
         logs = {}
         for step, (xb, yb, swb) in enumerate(data):
             cbs.on_test_batch_begin(step)
-            logs = strategy.reduce_logs(self, self.test_step(xb, yb, swb))
+            with owning_cores():
+                logs = strategy.reduce_logs(self, self.test_step(xb, yb, swb))
             cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
         if return_dict:
@@ -341,7 +344,7 @@ class Trainer:
         outs = []
         for step, (xb, _, _) in enumerate(data):
             cbs.on_predict_batch_begin(step)
-            with no_grad():
+            with no_grad(), owning_cores():
                 out = self(xb, training=False)
             outs.append([t.data for t in _flatten(out)])
             cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
@@ -357,18 +360,20 @@ class Trainer:
             sample_weight = _class_weights_to_sample_weight(y, class_weight, sample_weight)
         if self._metrics_built:
             self.reset_metrics()
-        logs = self.train_step(_arrays(x), _arrays(y), sample_weight)
+        with owning_cores():
+            logs = self.train_step(_arrays(x), _arrays(y), sample_weight)
         return logs if return_dict else _logs_to_list(self, logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
         if self._metrics_built:
             self.reset_metrics()
-        logs = self.test_step(_arrays(x), _arrays(y), sample_weight)
+        with owning_cores():
+            logs = self.test_step(_arrays(x), _arrays(y), sample_weight)
         return logs if return_dict else _logs_to_list(self, logs)
 
     def predict_on_batch(self, x):
-        with no_grad():
+        with no_grad(), owning_cores():
             out = self(_arrays(x), training=False)
         flat = [t.data for t in _flatten(out)]
         return flat[0] if len(flat) == 1 else flat

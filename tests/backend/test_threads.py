@@ -73,3 +73,42 @@ def test_workspace_never_hands_one_buffer_to_two_threads():
             assert not ids, "the same buffer is held by both threads"
 
     threads.parallel([lambda: grab(0), lambda: grab(1)])
+
+
+def test_owning_cores_limits_blas_and_allows_splitting_only_inside(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="BLAS limits need threadpoolctl")
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    np.ones((2, 2)) @ np.ones((2, 2))
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert threads.split_parallelism() == 1
+    with threads.owning_cores():
+        assert threads.split_parallelism() == 2 and set(blas_threads()) == {1}
+        with threads.owning_cores():  # nested: still one block
+            assert threads.split_parallelism() == 2
+        assert threads.split_parallelism() == 2 and set(blas_threads()) == {1}
+    assert threads.split_parallelism() == 1 and blas_threads() == before
+
+
+def test_fit_and_predict_split_the_conv_pool_op(monkeypatch, rng):
+    pytest.importorskip("threadpoolctl", reason="splitting needs BLAS limited to one thread")
+    from shendu import layers
+    from shendu.ops import conv_pool
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)  # a chunk per sample: several chunks
+    calls = []
+    real = conv_pool.parallel
+    monkeypatch.setattr(conv_pool, "parallel", lambda fns: calls.append(len(fns)) or real(fns))
+    model = shendu.Sequential([shendu.Input((8, 8, 1)), layers.Conv2D(3, 3, activation="relu"),
+                               layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = rng.standard_normal((6, 8, 8, 1)).astype(np.float32), np.zeros((6, 2), np.float32)
+    model(x)
+    assert calls == []  # a direct call runs whole
+    model.fit(x, y, batch_size=6, epochs=1, verbose=0)
+    assert calls == [2, 2]  # forward and backward, each over two threads
+    model.predict(x, verbose=0)
+    assert calls == [2, 2, 2]

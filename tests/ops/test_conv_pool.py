@@ -32,11 +32,13 @@ def _run(fused, x, w, b, gy, conv_kw, pool_kw):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("chunk, keep", [(1, 0), (1, 1 << 30), (1 << 30, 0)])
-def test_matches_conv_then_pool(case, dtype, chunk, keep, rng, monkeypatch):
+@pytest.mark.parametrize("chunk, keep, parts", [(1, 0, 1), (1, 1 << 30, 1), (1 << 30, 0, 1),
+                                               (1, 0, 2), (1, 1 << 30, 3)])
+def test_matches_conv_then_pool(case, dtype, chunk, keep, parts, rng, monkeypatch):
     shape, k, filters, conv_kw, pool_kw = case
     monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk)  # one sample per chunk, or one chunk
     monkeypatch.setattr(conv_pool, "KEEP_COLS_BYTES", keep)
+    monkeypatch.setattr(conv_pool, "split_parallelism", lambda: parts)  # runs on threads
     x = rng.standard_normal(shape).astype(dtype)
     w = rng.standard_normal(k + (shape[-1], filters)).astype(dtype)
     b = 0.5 * rng.standard_normal(filters)
