@@ -11,6 +11,7 @@ saved array in a graph node or a user's variable all hold references, so a buffe
 is never handed out twice while any of them is alive. A lock makes the check and the
 hand-out one step, so two threads (``threads.parallel``) never get the same buffer.
 """
+import math
 import sys
 import threading
 
@@ -26,7 +27,7 @@ def empty(shape, dtype):
     """An uninitialized array of ``shape`` and ``dtype``, reused when one is free."""
     shape = tuple(int(s) for s in shape)
     dtype = np.dtype(dtype)
-    nbytes = dtype.itemsize * int(np.prod(shape))
+    nbytes = dtype.itemsize * math.prod(shape)  # (np.prod of a tuple costs 5 us)
     if nbytes < _MIN_BYTES:
         return np.empty(shape, dtype)
     key = (shape, dtype.str)

@@ -17,6 +17,7 @@ conv_transpose is the input gradient of conv read as a forward pass, so its own
 backward is conv's forward (for gx) and conv's kernel gradient (for gW).
 """
 import itertools
+import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -152,7 +153,7 @@ def conv_input_grad(gy, w, x_shape, strides, pads, dilation):
     """gx = col2im(gy @ W^T) for the conv of an input of ``x_shape``."""
     ksize, cin = w.shape[:-2], w.shape[-2]
     gcols = _matmul(gy.reshape(-1, gy.shape[-1]), w.reshape(-1, w.shape[-1]).T)
-    gcols = gcols.reshape(gy.shape[:-1] + (int(np.prod(ksize)), cin))
+    gcols = gcols.reshape(gy.shape[:-1] + (math.prod(ksize), cin))
     return kernel("col2im")(gcols, x_shape, ksize, strides, pads, dilation)
 
 

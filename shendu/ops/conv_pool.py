@@ -23,6 +23,9 @@ which is the gradient of ``max_pool(conv_bias_relu(x, W, b))`` exactly: where y 
 the mask zeroes the gradient whichever tap won, and elsewhere the argmax of z is the
 argmax of the activation.
 """
+import itertools
+import math
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -50,42 +53,40 @@ class ConvBiasReluMaxPool2D(Function):
     Saves x, W, y, the argmax (int32, y's shape) and, when they are at most
     ``KEEP_COLS_BYTES``, the columns of x (else backward rebuilds them per chunk).
 
-    The chunks are independent but for the sums gW and gb, so they are shared out
-    among the cores in contiguous runs (``threads.parallel``: each core does its chunks
-    from columns to pool with single-threaded BLAS, everything in its own cache), and
-    each run's gW and gb are added in a fixed order at the end.
+    The chunks are independent, so where the step allows it (``threads.owning_cores``)
+    every core takes the next chunk not yet taken and does it from columns to pool with
+    single-threaded BLAS, in its own cache. Each chunk's share of gW and gb is kept
+    apart and the shares are added in chunk order, so the sums do not depend on which
+    core took which chunk.
     """
 
     def forward(ctx, x, w, b, strides, pads, dilation, conv_out, pool, pool_strides, pooled):
         ksize, F = w.shape[:-2], w.shape[-1]
         ctx.geom = strides, pads, dilation, conv_out, pool, pool_strides, pooled
         grad = is_grad_enabled()
-        per_sample = int(np.prod(conv_out)) * max(w[..., 0].size, F) * x.dtype.itemsize
-        ctx.step = step = max(1, CHUNK_BYTES // per_sample)
-        ctx.runs = runs = _runs(len(x), step)
+        per_sample = math.prod(conv_out) * max(w[..., 0].size, F) * x.dtype.itemsize
+        step = max(1, CHUNK_BYTES // per_sample)
+        ctx.chunks = chunks = [(i, min(i + step, len(x))) for i in range(0, len(x), step)]
         keep = grad and per_sample * len(x) <= KEEP_COLS_BYTES
         y = workspace.empty((len(x),) + pooled + (F,), x.dtype)
         arg = workspace.empty(y.shape, np.int32) if grad else None
         w2 = w.reshape(-1, F)
-        cols = [None] * len(runs)
+        cols = [None] * len(chunks)
 
-        def run(k):
-            lo, hi = runs[k]
+        def chunk(j):
+            i, e = chunks[j]
+            c = kernel("im2col")(x[i:e], ksize, strides, pads, dilation)
             if keep:
-                cols[k] = kernel("im2col")(x[lo:hi], ksize, strides, pads, dilation)
-            for i in range(lo, hi, step):
-                e = min(i + step, hi)
-                c = cols[k][i - lo:e - lo] if keep else \
-                    kernel("im2col")(x[i:e], ksize, strides, pads, dilation)
-                z = workspace.empty((e - i,) + conv_out + (F,), x.dtype)
-                np.matmul(c.reshape(-1, w2.shape[0]), w2, out=z.reshape(-1, F))
-                yc, ac = kernel("max_pool_forward")(z, pool, pool_strides, ((0, 0), (0, 0)),
-                                                    pooled, need_arg=grad)
-                kernel("bias_relu")(yc, b, out=y[i:e])
-                if grad:
-                    arg[i:e] = ac
+                cols[j] = c  # (held here, the pooled buffer is not handed out again)
+            z = workspace.empty((e - i,) + conv_out + (F,), x.dtype)
+            np.matmul(c.reshape(-1, w2.shape[0]), w2, out=z.reshape(-1, F))
+            yc, ac = kernel("max_pool_forward")(z, pool, pool_strides, ((0, 0), (0, 0)),
+                                                pooled, need_arg=grad)
+            kernel("bias_relu")(yc, b, out=y[i:e])
+            if grad:
+                arg[i:e] = ac
 
-        _run_all(run, len(runs))
+        _each_chunk(chunk, len(chunks))
         ctx.save_for_backward(x, w, y, arg, cols if keep else None)
         return y
 
@@ -93,51 +94,54 @@ class ConvBiasReluMaxPool2D(Function):
         x, w, y, arg, cols = ctx.saved
         strides, pads, dilation, conv_out, pool, pool_strides, pooled = ctx.geom
         need_x, need_w, need_b = ctx.needs_input_grad
-        F, step, runs = w.shape[-1], ctx.step, ctx.runs
+        F, chunks = w.shape[-1], ctx.chunks
         w2 = w.reshape(-1, F)
         gx = workspace.empty(x.shape, x.dtype) if need_x else None
         gy = np.ascontiguousarray(gy)
+        gws, gbs = [None] * len(chunks), [None] * len(chunks)
 
-        def run(k):
-            lo, hi = runs[k]
-            gw, gb = np.zeros(w2.shape, w.dtype), np.zeros(F, w.dtype)
-            for i in range(lo, hi, step):
-                e = min(i + step, hi)
-                gz, gbc = kernel("max_pool_relu_backward")(
-                    gy[i:e], arg[i:e], y[i:e], (e - i,) + conv_out + (F,), pool, pool_strides,
-                    ((0, 0), (0, 0)), pooled)
-                gb += gbc
-                if need_w:
-                    c = cols[k][i - lo:e - lo] if cols is not None else \
-                        kernel("im2col")(x[i:e], w.shape[:-2], strides, pads, dilation)
-                    gw += c.reshape(-1, w2.shape[0]).T @ gz.reshape(-1, F)
-                if need_x:
-                    gx[i:e] = conv_input_grad(gz, w, x[i:e].shape, strides, pads, dilation)
-            return gw, gb
+        def chunk(j):
+            i, e = chunks[j]
+            gz, gbs[j] = kernel("max_pool_relu_backward")(
+                gy[i:e], arg[i:e], y[i:e], (e - i,) + conv_out + (F,), pool, pool_strides,
+                ((0, 0), (0, 0)), pooled)
+            if need_w:
+                c = cols[j] if cols is not None else \
+                    kernel("im2col")(x[i:e], w.shape[:-2], strides, pads, dilation)
+                gws[j] = c.reshape(-1, w2.shape[0]).T @ gz.reshape(-1, F)
+            if need_x:
+                gx[i:e] = conv_input_grad(gz, w, x[i:e].shape, strides, pads, dilation)
 
-        sums = _run_all(run, len(runs))
-        gw, gb = sums[0]
-        for gw_k, gb_k in sums[1:]:
-            gw += gw_k
-            gb += gb_k
-        return gx, (gw.reshape(w.shape) if need_w else None), (gb if need_b else None)
+        _each_chunk(chunk, len(chunks))
+        gw = _in_order_sum(gws).reshape(w.shape) if need_w else None
+        return gx, gw, (_in_order_sum(gbs) if need_b else None)
 
 
-def _runs(n, step):
-    """[(lo, hi)]: the n samples' chunks of ``step`` shared out in contiguous runs, one
-    per core that splitting can use (``threads.split_parallelism``), each a whole
-    number of chunks, so the chunks are the same however many runs there are."""
-    chunks = -(-n // step)
-    parts = max(1, min(split_parallelism(), chunks))
-    edges = [min(chunks * k // parts * step, n) for k in range(parts + 1)]
-    return list(zip(edges[:-1], edges[1:]))
+def _each_chunk(chunk, n):
+    """chunk(0), ..., chunk(n - 1): in order, or shared out among the threads the step
+    allows, each taking the next chunk nobody has taken (``next`` on a shared counter is
+    atomic under the GIL)."""
+    parts = min(split_parallelism(), n)
+    if parts < 2:
+        for j in range(n):
+            chunk(j)
+        return
+    claim = itertools.count()
+
+    def worker():
+        for j in iter(lambda: next(claim), None):
+            if j >= n:
+                return
+            chunk(j)
+
+    parallel([worker] * parts)
 
 
-def _run_all(run, n):
-    """[run(0), ..., run(n - 1)], at once on n threads when n > 1."""
-    if n == 1:
-        return [run(0)]
-    return parallel([lambda k=k: run(k) for k in range(n)])
+def _in_order_sum(arrays):
+    total = arrays[0].copy()
+    for a in arrays[1:]:
+        total += a
+    return total
 
 
 def conv_bias_relu_max_pool(inputs, kernel, bias, strides=1, padding="valid", dilation_rate=1,
