@@ -104,8 +104,10 @@ def _apply_to_numba():
 # So ops split only inside ``owning_cores()`` -- the training, evaluation and prediction
 # steps of ``fit``/``evaluate``/``predict`` and the ``*_on_batch`` methods -- which limit
 # BLAS to one thread for the step (15.1 ms -> 14.1 ms per step, 10,000-image inference
-# 310 -> 250 ms). Outside them (a model called directly, user code between steps) BLAS
-# has its threads and every op runs whole.
+# 310 -> 250 ms). A model none of whose ops splits (dense layers only) learns so in its
+# first step and keeps BLAS's threads after it (the MLP benchmark: 3.7 ms per step with
+# BLAS on one thread, 2.5 ms with two). Outside the steps (a model called directly,
+# user code between steps) BLAS has its threads and every op runs whole.
 
 _POOL = {"executor": None, "size": 0}
 _OWNED = {"depth": 0, "limiter": None}
@@ -127,19 +129,31 @@ def _splittable():
     return n
 
 
+class _Ownership:
+    """What an ``owning_cores`` block learned: whether any op asked to split."""
+    asked = False
+
+
 @contextlib.contextmanager
-def owning_cores():
+def owning_cores(try_split=True):
     """A block in which shendu owns the cores: BLAS on one thread, and ops that can split
     their work over the batch do so on shendu's threads (``split_parallelism() > 1``).
-    Nested blocks are one block."""
-    if _OWNED["depth"] == 0 and _splittable() > 1:
+    Yields an object whose ``asked`` says, after the block, whether any op asked to
+    split; a caller that learned that its steps never do passes ``try_split=False`` next
+    time, and BLAS keeps its threads (a model of dense layers only runs faster with
+    BLAS's own threads). Nested blocks are one block."""
+    own = _Ownership()
+    outer = _OWNED["depth"] == 0
+    if outer and try_split and _splittable() > 1:
         _OWNED["limiter"] = _limit_blas(1)
+        _OWNED["asked"] = False
     _OWNED["depth"] += 1
     try:
-        yield
+        yield own
     finally:
         _OWNED["depth"] -= 1
-        if _OWNED["depth"] == 0 and _OWNED["limiter"] is not None:
+        own.asked = bool(_OWNED.get("asked"))
+        if outer and _OWNED["limiter"] is not None:
             _OWNED["limiter"].restore_original_limits()
             _OWNED["limiter"] = None
 
@@ -147,7 +161,10 @@ def owning_cores():
 def split_parallelism():
     """How many parts an op may split its work into now: the thread count inside
     ``owning_cores()`` (where allowed), else 1."""
-    return _splittable() if _OWNED["limiter"] is not None else 1
+    if _OWNED["limiter"] is None:
+        return 1
+    _OWNED["asked"] = True
+    return _splittable()
 
 
 def parallel(fns):

@@ -3,7 +3,6 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.engine import unbroadcast
-from ..backend.threads import parallel, split_parallelism
 
 
 def _shape_error(op, a, b, detail):
@@ -53,47 +52,6 @@ class MatMul(Function):
         return ga, gb
 
 
-# A product of at least this many multiply-adds, with at least SPLIT_MIN_ROWS rows per
-# part, is split over shendu's threads where the step allows it (threads.owning_cores).
-SPLIT_MIN_FMA = 1 << 25
-SPLIT_MIN_ROWS = 32
-
-
-def _parts(rows, fma):
-    n = split_parallelism()
-    if n < 2 or fma < SPLIT_MIN_FMA:
-        return 1
-    return max(1, min(n, rows // SPLIT_MIN_ROWS))
-
-
-def _edges(rows, parts):
-    return [(rows * k // parts, rows * (k + 1) // parts) for k in range(parts)]
-
-
-def _rows_matmul(a, b):
-    """a @ b for 2-D a, b; split over the rows of a (one part per thread) when it pays."""
-    parts = _parts(a.shape[0], a.shape[0] * a.shape[1] * b.shape[1])
-    if parts == 1 or a.dtype != b.dtype:
-        return a @ b
-    out = np.empty((a.shape[0], b.shape[1]), a.dtype)
-    parallel([lambda lo=lo, hi=hi: np.matmul(a[lo:hi], b, out=out[lo:hi])
-              for lo, hi in _edges(a.shape[0], parts)])
-    return out
-
-
-def _inner_matmul(a, b):
-    """a^T @ b for 2-D a (K, M), b (K, N): a sum over the K rows, split into a partial
-    sum per thread (added in a fixed order) when it pays."""
-    parts = _parts(a.shape[0], a.shape[0] * a.shape[1] * b.shape[1])
-    if parts == 1:
-        return a.T @ b
-    sums = parallel([lambda lo=lo, hi=hi: a[lo:hi].T @ b[lo:hi]
-                     for lo, hi in _edges(a.shape[0], parts)])
-    for other in sums[1:]:
-        sums[0] += other
-    return sums[0]
-
-
 class Linear(Function):
     """y = x W + b for x (..., in), W (in, out), b (out,) -- Keras's Dense layout.
 
@@ -105,7 +63,7 @@ class Linear(Function):
             raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features "
                              f"but the kernel of shape {w.shape} expects {w.shape[0]}")
         ctx.save_for_backward(x, w)
-        y = _rows_matmul(x.reshape(-1, x.shape[-1]), w).reshape(x.shape[:-1] + (w.shape[1],))
+        y = x @ w
         if b is not None:
             y += b
         return y
@@ -114,8 +72,8 @@ class Linear(Function):
         x, w = ctx.saved
         need = ctx.needs_input_grad
         g2 = gy.reshape(-1, gy.shape[-1])
-        gx = _rows_matmul(g2, w.T).reshape(x.shape) if need[0] else None
-        gw = _inner_matmul(x.reshape(-1, x.shape[-1]), g2) if need[1] else None
+        gx = (gy @ w.T) if need[0] else None
+        gw = (x.reshape(-1, x.shape[-1]).T @ g2) if need[1] else None
         if len(need) == 3:
             return gx, gw, (g2.sum(axis=0) if need[2] else None)
         return gx, gw

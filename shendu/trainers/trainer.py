@@ -9,6 +9,8 @@ When an output comes straight out of a softmax (or sigmoid) and its loss is the
 matching cross-entropy, the loss is computed from the logits instead, through
 the fused, numerically stable op (the probabilities are still what metrics see).
 """
+import contextlib
+
 import numpy as np
 
 from .. import losses as _losses
@@ -225,6 +227,14 @@ class Trainer:
             m.update_state(y_flat[i], y_pred_flat[i].data, sample_weight=sample_weight)
 
     # ---- fit / evaluate / predict -------------------------------------------------------
+    @contextlib.contextmanager
+    def _owning_cores(self):
+        """One step with the cores owned by shendu (backend/threads.py), unless an earlier
+        step of this model showed that none of its ops splits its work."""
+        with owning_cores(getattr(self, "_steps_split", True)) as own:
+            yield
+        self._steps_split = own.asked
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -272,7 +282,7 @@ class Trainer:
                 resume = None
                 for step, (xb, yb, swb) in batches:
                     callbacks.on_train_batch_begin(step)
-                    with owning_cores():
+                    with self._owning_cores():
                         logs = strategy.reduce_logs(self, self.train_step(xb, yb, swb))
                     self._steps_done = step + 1
                     callbacks.on_train_batch_end(step, logs)
@@ -321,7 +331,7 @@ class Trainer:
         logs = {}
         for step, (xb, yb, swb) in enumerate(data):
             cbs.on_test_batch_begin(step)
-            with owning_cores():
+            with self._owning_cores():
                 logs = strategy.reduce_logs(self, self.test_step(xb, yb, swb))
             cbs.on_test_batch_end(step, logs)
         cbs.on_test_end(logs)
@@ -344,7 +354,7 @@ class Trainer:
         outs = []
         for step, (xb, _, _) in enumerate(data):
             cbs.on_predict_batch_begin(step)
-            with no_grad(), owning_cores():
+            with no_grad(), self._owning_cores():
                 out = self(xb, training=False)
             outs.append([t.data for t in _flatten(out)])
             cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
@@ -360,7 +370,7 @@ class Trainer:
             sample_weight = _class_weights_to_sample_weight(y, class_weight, sample_weight)
         if self._metrics_built:
             self.reset_metrics()
-        with owning_cores():
+        with self._owning_cores():
             logs = self.train_step(_arrays(x), _arrays(y), sample_weight)
         return logs if return_dict else _logs_to_list(self, logs)
 
@@ -368,12 +378,12 @@ class Trainer:
         self._require_compiled("test_on_batch")
         if self._metrics_built:
             self.reset_metrics()
-        with owning_cores():
+        with self._owning_cores():
             logs = self.test_step(_arrays(x), _arrays(y), sample_weight)
         return logs if return_dict else _logs_to_list(self, logs)
 
     def predict_on_batch(self, x):
-        with no_grad(), owning_cores():
+        with no_grad(), self._owning_cores():
             out = self(_arrays(x), training=False)
         flat = [t.data for t in _flatten(out)]
         return flat[0] if len(flat) == 1 else flat

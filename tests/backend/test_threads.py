@@ -112,3 +112,34 @@ def test_fit_and_predict_split_the_conv_pool_op(monkeypatch, rng):
     assert calls == [2, 2]  # forward and backward, each over two threads
     model.predict(x, verbose=0)
     assert calls == [2, 2, 2]
+
+
+def test_a_model_whose_ops_never_split_keeps_blas_threads(monkeypatch, rng):
+    threadpoolctl = pytest.importorskip("threadpoolctl", reason="BLAS limits need threadpoolctl")
+    from shendu import layers
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    seen = []
+
+    class Probe(layers.Layer):  # records BLAS's thread count during the step
+        def call(self, x):
+            seen.append([i["num_threads"] for i in threadpoolctl.threadpool_info()
+                         if i["user_api"] == "blas"])
+            return x
+
+    x, y = rng.standard_normal((8, 4)).astype(np.float32), np.zeros((8, 2), np.float32)
+    mlp = shendu.Sequential([shendu.Input((4,)), Probe(), layers.Dense(2)])
+    mlp.compile(optimizer="sgd", loss="mse")
+    mlp.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert mlp._steps_split is False
+    # the two steps are the last two calls (the model is also called while it is built)
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert set(seen[-2]) == {1} and seen[-1] == before  # limited in the first step only
+
+    with threads.owning_cores(try_split=False) as own:
+        assert threads.split_parallelism() == 1
+    assert own.asked is False
+    conv = shendu.Sequential([shendu.Input((6, 6, 1)), layers.Conv2D(2, 3, activation="relu"),
+                              layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)])
+    conv.compile(optimizer="sgd", loss="mse")
+    conv.fit(rng.standard_normal((8, 6, 6, 1)).astype(np.float32), y, batch_size=4, verbose=0)
+    assert conv._steps_split is True

@@ -129,22 +129,3 @@ def test_sequential_fused_layers_still_check_shapes():
     model = shendu.Sequential([layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(4)])
     with pytest.raises(ValueError, match="max_pooling2d|MaxPooling2D|pool"):
         model(np.zeros((1, 5, 5, 1), np.float32))  # 3x3 activation, 4x4 pool
-
-
-@pytest.mark.parametrize("parts", [2, 3])
-def test_linear_split_over_threads_equals_whole(parts, rng, monkeypatch):
-    import shendu.ops.linalg as linalg
-    x = rng.standard_normal((130, 40))
-    w = rng.standard_normal((40, 7))
-    b = rng.standard_normal(7)
-    gy = rng.standard_normal((130, 7))
-    results = []
-    for split in (False, True):
-        monkeypatch.setattr(linalg, "split_parallelism", lambda: parts if split else 1)
-        monkeypatch.setattr(linalg, "SPLIT_MIN_FMA", 0)
-        xt, wt, bt = (Tensor(a, requires_grad=True) for a in (x, w, b))
-        y = ops.linear(xt, wt, bt)
-        y.backward(gy)
-        results.append([y.numpy(), xt.grad, wt.grad, bt.grad])
-    for a, e in zip(*results):
-        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
