@@ -233,7 +233,8 @@ class Trainer:
         step of this model showed that none of its ops splits its work."""
         with owning_cores(getattr(self, "_steps_split", True)) as own:
             yield
-        self._steps_split = own.asked
+        if own.owned:  # (a step without the cores, e.g. on one thread, teaches nothing)
+            self._steps_split = own.asked
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
