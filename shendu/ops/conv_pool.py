@@ -37,8 +37,12 @@ from .conv import _check_conv_args, _conv_geometry, _out_sizes, conv_bias_relu, 
 from .pooling import _pool_geometry, max_pool
 
 # A chunk's columns or conv outputs, whichever is larger, take at most this many bytes
-# (about what one core's L2 cache holds beside BLAS's packed panels).
+# (about what one core's L2 cache holds beside BLAS's packed panels). Inference keeps
+# less per chunk (no argmax, no gradient), so its chunks can be larger. (Measured on
+# the reference convnet, 2 cores with 1 MB of L2 each, chunks of 0.5/1/2/4 MB: train
+# step 12.3/11.4/11.8/13.3 ms, 10,000-image inference 319/268/230/236 ms.)
 CHUNK_BYTES = 1 << 20
+INFERENCE_CHUNK_BYTES = 2 << 20
 # Columns up to this size are kept from forward for the kernel gradient; larger ones are
 # rebuilt chunk by chunk in backward, where they are still in cache for the product.
 # (Measured on the reference convnet, batch 128, 2 cores: keeping the second conv's
@@ -65,7 +69,7 @@ class ConvBiasReluMaxPool2D(Function):
         ctx.geom = strides, pads, dilation, conv_out, pool, pool_strides, pooled
         grad = is_grad_enabled()
         per_sample = math.prod(conv_out) * max(w[..., 0].size, F) * x.dtype.itemsize
-        step = max(1, CHUNK_BYTES // per_sample)
+        step = max(1, (CHUNK_BYTES if grad else INFERENCE_CHUNK_BYTES) // per_sample)
         ctx.chunks = chunks = [(i, min(i + step, len(x))) for i in range(0, len(x), step)]
         keep = grad and per_sample * len(x) <= KEEP_COLS_BYTES
         y = workspace.empty((len(x),) + pooled + (F,), x.dtype)

@@ -99,6 +99,7 @@ def test_fit_and_predict_split_the_conv_pool_op(monkeypatch, rng):
     from shendu.ops import conv_pool
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)  # a chunk per sample: several chunks
+    monkeypatch.setattr(conv_pool, "INFERENCE_CHUNK_BYTES", 1)
     calls = []
     real = conv_pool.parallel
     monkeypatch.setattr(conv_pool, "parallel", lambda fns: calls.append(len(fns)) or real(fns))

@@ -37,6 +37,7 @@ def _run(fused, x, w, b, gy, conv_kw, pool_kw):
 def test_matches_conv_then_pool(case, dtype, chunk, keep, parts, rng, monkeypatch):
     shape, k, filters, conv_kw, pool_kw = case
     monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk)  # one sample per chunk, or one chunk
+    monkeypatch.setattr(conv_pool, "INFERENCE_CHUNK_BYTES", chunk)
     monkeypatch.setattr(conv_pool, "KEEP_COLS_BYTES", keep)
     monkeypatch.setattr(conv_pool, "split_parallelism", lambda: parts)  # runs on threads
     x = rng.standard_normal(shape).astype(dtype)
