@@ -53,6 +53,9 @@ def test_matches_conv_then_pool(case, dtype, chunk, keep, parts, rng, monkeypatc
     for name, g, e in zip(["y", "gx", "gW", "gb"], got, want):
         assert g.dtype == dtype, name
         np.testing.assert_allclose(g, e, err_msg=name, **tol)
+    with shendu.no_grad():  # inference: no argmax kept, chunks of its own size
+        np.testing.assert_array_equal(
+            ops.conv_bias_relu_max_pool(x, w, b, **conv_kw, **pool_kw).numpy(), got[0])
 
 
 @pytest.mark.parametrize("case", CASES)
