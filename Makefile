@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 $(VENV)/.installed-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e '.[fast]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed-base pyproject.toml
