@@ -3,6 +3,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.engine import unbroadcast
+from ..backend.threads import parallel, split_parallelism
 
 
 def _shape_error(op, a, b, detail):
@@ -52,6 +53,14 @@ class MatMul(Function):
         return ga, gb
 
 
+# Where the step allows it (shendu.backend.threads), Linear's forward product runs as
+# two halves of the rows at once, and its two backward products at once, one per core,
+# when each has at least this many multiply-adds. (Measured on the reference convnet's
+# Dense(128), batch 128, inside a step: backward 0.64 -> 0.43 ms, as fast as BLAS's
+# own two threads.)
+CONCURRENT_MIN_FMA = 1 << 23
+
+
 class Linear(Function):
     """y = x W + b for x (..., in), W (in, out), b (out,) -- Keras's Dense layout.
 
@@ -63,7 +72,14 @@ class Linear(Function):
             raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features "
                              f"but the kernel of shape {w.shape} expects {w.shape[0]}")
         ctx.save_for_backward(x, w)
-        y = x @ w
+        if x.ndim == 2 and len(x) >= 64 and x.size * w.shape[1] >= CONCURRENT_MIN_FMA \
+                and x.dtype == w.dtype and split_parallelism() > 1:
+            y = np.empty((len(x), w.shape[1]), x.dtype)  # the two halves of the rows at once
+            h = len(x) // 2
+            parallel([lambda: np.matmul(x[:h], w, out=y[:h]),
+                      lambda: np.matmul(x[h:], w, out=y[h:])])
+        else:
+            y = x @ w
         if b is not None:
             y += b
         return y
@@ -72,8 +88,15 @@ class Linear(Function):
         x, w = ctx.saved
         need = ctx.needs_input_grad
         g2 = gy.reshape(-1, gy.shape[-1])
-        gx = (gy @ w.T) if need[0] else None
-        gw = (x.reshape(-1, x.shape[-1]).T @ g2) if need[1] else None
+        input_grad = (lambda: gy @ w.T) if need[0] else (lambda: None)
+        kernel_grad = (lambda: x.reshape(-1, x.shape[-1]).T @ g2) if need[1] else (lambda: None)
+        if need[0] and need[1] and x.size * w.shape[1] >= CONCURRENT_MIN_FMA \
+                and split_parallelism() > 1:
+            # inside a step that owns the cores (BLAS on one thread): the two products
+            # at once, one per core
+            gx, gw = parallel([input_grad, kernel_grad])
+        else:
+            gx, gw = input_grad(), kernel_grad()
         if len(need) == 3:
             return gx, gw, (g2.sum(axis=0) if need[2] else None)
         return gx, gw
