@@ -142,8 +142,9 @@ def owning_cores(try_split=True):
     their work over the batch do so on shendu's threads (``split_parallelism() > 1``).
     Yields an object that says, after the block, whether it ``owned`` the cores and then
     whether any op ``asked`` to split; a caller that learned that its steps never do
-    passes ``try_split=False`` next time, and BLAS keeps its threads (a model of dense layers only runs faster with
-    BLAS's own threads). Nested blocks are one block."""
+    passes ``try_split=False`` next time, and BLAS keeps its threads (a model of dense
+    layers only runs faster with BLAS's own threads). Nested blocks are one block; the
+    state is the process's, so two threads that each run steps share one budget."""
     own = _Ownership()
     outer = _OWNED["depth"] == 0
     if outer and try_split and _splittable() > 1:
@@ -232,6 +233,7 @@ def parallel(fns):
         return [f() for f in fns]
     workers = _POOL.get("workers")
     if workers is None or len(workers.go) < len(fns) - 1:
+        # (a smaller pool's threads stay parked on their locks: a few idle daemons at most)
         workers = _POOL["workers"] = _Workers(len(fns) - 1)
     if not workers.busy.acquire(blocking=False):
         return [f() for f in fns]
