@@ -25,7 +25,14 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _floats(*arrays):
-    return all(a.dtype in _FLOATS and a.dtype == arrays[0].dtype for a in arrays)
+    # (a plain loop: these checks run per chunk, in the threads' shared interpreter time)
+    dtype = arrays[0].dtype
+    if dtype not in _FLOATS:
+        return False
+    for a in arrays:
+        if a.dtype != dtype:
+            return False
+    return True
 
 
 # --- im2col / col2im (2-D) ------------------------------------------------------------
@@ -119,8 +126,9 @@ def _dense(strides, pads, dilation):
 
 
 def _out2d(x_shape, ksize, strides, pads, dilation):
-    return tuple((n + lo + hi - (k - 1) * d - 1) // s + 1
-                 for n, k, s, d, (lo, hi) in zip(x_shape[1:3], ksize, strides, dilation, pads))
+    (kh, kw), (sh, sw), (dh, dw), ((t, b), (l, r)) = ksize, strides, dilation, pads
+    return ((x_shape[1] + t + b - (kh - 1) * dh - 1) // sh + 1,
+            (x_shape[2] + l + r - (kw - 1) * dw - 1) // sw + 1)
 
 
 def im2col(x, ksize, strides, pads, dilation):

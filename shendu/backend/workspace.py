@@ -25,9 +25,11 @@ _LOCK = threading.Lock()
 
 def empty(shape, dtype):
     """An uninitialized array of ``shape`` and ``dtype``, reused when one is free."""
-    shape = tuple(int(s) for s in shape)
+    # (called per chunk by ops split over threads, so kept cheap: map and math.prod,
+    # not a generator and np.prod, which cost several microseconds)
+    shape = tuple(map(int, shape))
     dtype = np.dtype(dtype)
-    nbytes = dtype.itemsize * math.prod(shape)  # (np.prod of a tuple costs 5 us)
+    nbytes = dtype.itemsize * math.prod(shape)
     if nbytes < _MIN_BYTES:
         return np.empty(shape, dtype)
     key = (shape, dtype.str)
