@@ -133,3 +133,70 @@ def test_sequential_fused_layers_still_check_shapes():
     model = shendu.Sequential([layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(4)])
     with pytest.raises(ValueError, match="max_pooling2d|MaxPooling2D|pool"):
         model(np.zeros((1, 5, 5, 1), np.float32))  # 3x3 activation, 4x4 pool
+
+
+@pytest.mark.parametrize("chunk, parts", [(1 << 30, 1), (1, 1), (1, 2)])
+def test_dropout_inside_equals_dropout_after(chunk, parts, rng, monkeypatch):
+    from shendu.ops.random import CounterDropout
+    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(conv_pool, "split_parallelism", lambda: parts)
+    x = rng.standard_normal((5, 10, 9, 2))
+    w = rng.standard_normal((3, 3, 2, 4))
+    b = 0.3 * rng.standard_normal(4)
+    runs = []
+    for fused in (True, False):
+        xt, wt, bt = (Tensor(a, requires_grad=True) for a in (x, w, b))
+        if fused:
+            y = ops.conv_bias_relu_max_pool(xt, wt, bt, dropout_rate=0.4, dropout_seed=77)
+        else:
+            y = CounterDropout.apply(ops.max_pool(ops.conv_bias_relu(xt, wt, bt), 2), seed=77,
+                                     rate=0.4)
+        gy = np.random.default_rng(1).standard_normal(y.shape)
+        y.backward(gy)
+        runs.append([y.numpy(), xt.grad, wt.grad, bt.grad])
+    assert (runs[0][0] == 0).mean() > 0.3  # the mask dropped some
+    for a, e in zip(*runs):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+
+
+def test_dropout_rate_is_checked():
+    with pytest.raises(ValueError, match="dropout_rate"):
+        ops.conv_bias_relu_max_pool(np.zeros((1, 5, 5, 1)), np.zeros((3, 3, 1, 1)), np.zeros(1),
+                                    dropout_rate=1.0)
+
+
+def test_sequential_fuses_the_dropout_after_the_pool_in_training(rng, monkeypatch):
+    import copy
+    rates = []
+    real = ops.conv_bias_relu_max_pool
+    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
+                        lambda *a, **k: rates.append(k.get("dropout_rate")) or real(*a, **k))
+    shendu.utils.set_random_seed(5)
+    model = shendu.Sequential([shendu.Input((10, 10, 2)), layers.Conv2D(3, 3, activation="relu"),
+                               layers.MaxPooling2D(2), layers.Dropout(0.5, seed=11),
+                               layers.Flatten(), layers.Dense(2)])
+    x = rng.standard_normal((4, 10, 10, 2)).astype(np.float32)
+    drop = model.layers[2]
+    state = copy.deepcopy(drop._generator)
+    outs, grads = [], []
+    for run in (lambda: model(x, training=True),
+                lambda: _layer_by_layer_training(model, x)):
+        drop._generator = copy.deepcopy(state)  # the same mask seed for both runs
+        for v in model.trainable_weights:
+            v.grad = None
+        y = run()
+        ops.sum(ops.square(y)).backward()
+        outs.append(y.numpy())
+        grads.append([np.array(v.grad) for v in model.trainable_weights])
+    assert rates[0] == 0.5  # the model's call fused all three layers
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-6)
+    for g, e in zip(*grads):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+    model(x, training=False)
+    assert rates[-1] == 0.0  # inference: no dropout to fuse
+
+
+def _layer_by_layer_training(model, x):
+    for layer in model.layers:
+        x = layer(x, training=True)
+    return x
