@@ -436,10 +436,10 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 
 @njit(**_PJIT)
-def _dropout(x, seed, threshold, scale, y, start):
+def _dropout(x, seed, threshold, scale, y):
     s30, s27, s31, s40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
     for i in prange(x.size):
-        z = seed + np.uint64(i + start) * _GOLDEN
+        z = seed + np.uint64(i) * _GOLDEN
         z = (z ^ (z >> s30)) * _M1
         z = (z ^ (z >> s27)) * _M2
         z = z ^ (z >> s31)
@@ -449,14 +449,13 @@ def _dropout(x, seed, threshold, scale, y, start):
             y[i] = 0
 
 
-def dropout_apply(x, seed, rate, start=0):
+def dropout_apply(x, seed, rate):
     if not _floats(x):
-        return get_reference("dropout_apply")(x, seed, rate, start)
+        return get_reference("dropout_apply")(x, seed, rate)
     from ..ops.random import dropout_threshold
     y = workspace.empty(x.shape, x.dtype)
     _dropout(np.ascontiguousarray(x).reshape(-1), np.uint64(seed),
-             np.uint64(dropout_threshold(rate)), x.dtype.type(1.0 / (1.0 - rate)), y.reshape(-1),
-             np.int64(start))  # (int64 like the loop index: mixed with uint64 it would be float)
+             np.uint64(dropout_threshold(rate)), x.dtype.type(1.0 / (1.0 - rate)), y.reshape(-1))
     return y
 
 

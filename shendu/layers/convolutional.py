@@ -232,37 +232,26 @@ class _Conv(_ConvBase):
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self._spatial_out(input_shape) + (self.filters,)
 
-    def _call_with_max_pool(self, inputs, pool, dropout=None, training=None):
+    def _call_with_max_pool(self, inputs, pool):
         """``pool(self(inputs))`` as one op (``ops.conv_bias_relu_max_pool``), which
-        never stores this layer's activation, and with ``dropout`` (the Dropout layer
-        after the pool, or None) inside it too when training: (output, number of layers
-        done: 2 or 3). None where that op does not apply (a mask, another activation,
-        groups, a regularized activity, a 'same' pool), so the caller runs the layers as
-        usual. Sequential models call this for a conv layer whose only reader is the
-        MaxPooling2D after it (whose only reader is the Dropout after it)."""
+        never stores this layer's activation; None where that op does not apply (a
+        mask, another activation, groups, a regularized activity, a 'same' pool), so
+        the caller runs both layers as usual. Sequential models call this for a conv
+        layer whose only reader is the MaxPooling2D after it."""
         from .pooling import MaxPooling2D
-        from .regularization import Dropout
         if not (self.rank == 2 and type(pool) is MaxPooling2D and pool.padding == "valid"
                 and self.groups == 1 and self.bias is not None
                 and self.activation is activations.relu and self.activity_regularizer is None
                 and getattr(inputs, "_keras_mask", None) is None):
             return None
-        fuse_dropout = (type(dropout) is Dropout and training and dropout.rate > 0
-                        and dropout.noise_shape is None)
         inputs = self._convert_input(inputs)
         self._maybe_build(tuple(inputs.shape))
         self._check_input_shape(tuple(inputs.shape))
         pool._maybe_build(self.compute_output_shape(tuple(inputs.shape)))
         pool._check_input_shape(self.compute_output_shape(tuple(inputs.shape)))
-        rate, seed = 0.0, None
-        if fuse_dropout:  # the seed Dropout.call would draw, from the same generator
-            from ..ops.random import as_generator, dropout_seed
-            rate, seed = dropout.rate, dropout_seed(as_generator(dropout._generator))
-        y = ops.conv_bias_relu_max_pool(
+        return ops.conv_bias_relu_max_pool(
             inputs, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-            dilation_rate=self.dilation_rate, pool_size=pool.pool_size, pool_strides=pool.strides,
-            dropout_rate=rate, dropout_seed=seed)
-        return y, (3 if fuse_dropout else 2)
+            dilation_rate=self.dilation_rate, pool_size=pool.pool_size, pool_strides=pool.strides)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "groups": self.groups,

@@ -75,13 +75,11 @@ class Sequential(Model):
             layer = layers[i]
             if i + 1 < len(layers) and hasattr(layer, "_call_with_max_pool") \
                     and not isinstance(x, KerasTensor):
-                # A conv layer whose only reader is the pool after it (and maybe a Dropout
-                # after that): one op for them, so the activation is never stored
-                # (shendu.ops.conv_bias_relu_max_pool).
-                after = layers[i + 2] if i + 2 < len(layers) else None
-                done = layer._call_with_max_pool(x, layers[i + 1], after, training)
-                if done is not None:
-                    x, i = done[0], i + done[1]
+                # A conv layer whose only reader is the pool after it: one op for both,
+                # so the activation is never stored (shendu.ops.conv_bias_relu_max_pool).
+                y = layer._call_with_max_pool(x, layers[i + 1])
+                if y is not None:
+                    x, i = y, i + 2
                     continue
             x = layer(x, training=training)
             i += 1

@@ -35,8 +35,6 @@ from ..backend.threads import parallel, split_parallelism
 from ._util import data_of
 from .conv import _check_conv_args, _conv_geometry, _out_sizes, conv_bias_relu, conv_input_grad
 from .pooling import _pool_geometry, max_pool
-from .random import CounterDropout, as_generator
-from .random import dropout_seed as _dropout_seed
 
 # A chunk's columns or conv outputs, whichever is larger, take at most this many bytes
 # (about what one core's L2 cache holds beside BLAS's packed panels). Inference keeps
@@ -66,21 +64,15 @@ class ConvBiasReluMaxPool2D(Function):
     core took which chunk.
     """
 
-    def forward(ctx, x, w, b, strides, pads, dilation, conv_out, pool, pool_strides, pooled,
-                dropout=None):
-        # ``dropout`` = (rate, seed): the output is dropout_apply(y, seed, rate), applied
-        # chunk by chunk while y is in cache (a Dropout layer after the pool, fused)
+    def forward(ctx, x, w, b, strides, pads, dilation, conv_out, pool, pool_strides, pooled):
         ksize, F = w.shape[:-2], w.shape[-1]
         ctx.geom = strides, pads, dilation, conv_out, pool, pool_strides, pooled
-        ctx.dropout = dropout
         grad = is_grad_enabled()
         per_sample = math.prod(conv_out) * max(w[..., 0].size, F) * x.dtype.itemsize
         step = max(1, (CHUNK_BYTES if grad else INFERENCE_CHUNK_BYTES) // per_sample)
         ctx.chunks = chunks = [(i, min(i + step, len(x))) for i in range(0, len(x), step)]
         keep = grad and per_sample * len(x) <= KEEP_COLS_BYTES
         y = workspace.empty((len(x),) + pooled + (F,), x.dtype)
-        out = y if dropout is None else workspace.empty(y.shape, x.dtype)
-        per_out = y[0].size
         arg = workspace.empty(y.shape, np.int32) if grad else None
         w2 = w.reshape(-1, F)
         cols = [None] * len(chunks)
@@ -95,15 +87,12 @@ class ConvBiasReluMaxPool2D(Function):
             yc, ac = kernel("max_pool_forward")(z, pool, pool_strides, ((0, 0), (0, 0)),
                                                 pooled, need_arg=grad)
             kernel("bias_relu")(yc, b, out=y[i:e])
-            if dropout is not None:
-                out[i:e] = kernel("dropout_apply")(y[i:e], dropout[1], dropout[0],
-                                                   start=i * per_out)
             if grad:
                 arg[i:e] = ac
 
         _each_chunk(chunk, len(chunks))
         ctx.save_for_backward(x, w, y, arg, cols if keep else None)
-        return out
+        return y
 
     def backward(ctx, gy):
         x, w, y, arg, cols = ctx.saved
@@ -117,12 +106,8 @@ class ConvBiasReluMaxPool2D(Function):
 
         def chunk(j):
             i, e = chunks[j]
-            g = gy[i:e]
-            if ctx.dropout is not None:  # the same mask and scale: gy keep / (1 - rate)
-                g = kernel("dropout_apply")(g, ctx.dropout[1], ctx.dropout[0],
-                                            start=i * y[0].size)
             gz, gbs[j] = kernel("max_pool_relu_backward")(
-                g, arg[i:e], y[i:e], (e - i,) + conv_out + (F,), pool, pool_strides,
+                gy[i:e], arg[i:e], y[i:e], (e - i,) + conv_out + (F,), pool, pool_strides,
                 ((0, 0), (0, 0)), pooled)
             if need_w:
                 c = cols[j] if cols is not None else \
@@ -164,24 +149,14 @@ def _in_order_sum(arrays):
 
 
 def conv_bias_relu_max_pool(inputs, kernel, bias, strides=1, padding="valid", dilation_rate=1,
-                            pool_size=2, pool_strides=None, pool_padding="valid",
-                            dropout_rate=0.0, dropout_seed=None):
+                            pool_size=2, pool_strides=None, pool_padding="valid"):
     """max_pool(max(conv(inputs, kernel) + bias, 0), pool_size, pool_strides, pool_padding):
-    a Conv2D layer with ``activation='relu'`` followed by a MaxPooling2D, as one op;
-    with ``dropout_rate`` > 0, also the Dropout after them: the result is then
-    ``dropout(pooled, dropout_rate)`` with the mask of ``dropout_seed`` (an int, see
-    ``ops.random.dropout_apply``; drawn from the global generator when None).
+    a Conv2D layer with ``activation='relu'`` followed by a MaxPooling2D, as one op.
 
     Arguments as :func:`shendu.ops.conv` and :func:`shendu.ops.max_pool`. 2-D inputs
     under a 'valid' pool are computed chunk by chunk without storing the activation;
-    every other case is ``max_pool(conv_bias_relu(...))`` (then the dropout), which gives
-    the same values.
+    every other case is ``max_pool(conv_bias_relu(...))``, which gives the same values.
     """
-    if not 0 <= float(dropout_rate) < 1:
-        raise ValueError(f"conv_bias_relu_max_pool: dropout_rate must be in [0, 1). "
-                         f"Received: dropout_rate={dropout_rate}")
-    if dropout_rate and dropout_seed is None:
-        dropout_seed = _dropout_seed(as_generator(None))
     x, w, b = data_of(inputs), data_of(kernel), data_of(bias)
     _check_conv_args("conv", x, w)
     strides_, pads, dilation = _conv_geometry("conv", np.shape(x), np.shape(w), strides,
@@ -191,15 +166,10 @@ def conv_bias_relu_max_pool(inputs, kernel, bias, strides=1, padding="valid", di
             or dtypes.pop().kind != "f":
         a = conv_bias_relu(inputs, kernel, bias, strides=strides, padding=padding,
                            dilation_rate=dilation_rate)
-        y = max_pool(a, pool_size, strides=pool_strides, padding=pool_padding)
-        if dropout_rate:
-            y = CounterDropout.apply(y, seed=int(dropout_seed), rate=float(dropout_rate))
-        return y
+        return max_pool(a, pool_size, strides=pool_strides, padding=pool_padding)
     conv_out = _out_sizes(np.shape(x)[1:-1], np.shape(w)[:-2], strides_, dilation, pads)
     geom = _pool_geometry("max_pool", np.empty((1,) + conv_out + (1,), np.float32), pool_size,
                           pool_strides, pool_padding, None)
     return ConvBiasReluMaxPool2D.apply(inputs, kernel, bias, strides=strides_, pads=pads,
                                        dilation=dilation, conv_out=conv_out, pool=geom["pool"],
-                                       pool_strides=geom["strides"], pooled=geom["out"],
-                                       dropout=(float(dropout_rate), int(dropout_seed))
-                                       if dropout_rate else None)
+                                       pool_strides=geom["strides"], pooled=geom["out"])

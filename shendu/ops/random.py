@@ -68,17 +68,15 @@ def dropout_threshold(rate):
 
 
 @backend.reference("dropout_apply")
-def dropout_apply(x, seed, rate, start=0):
+def dropout_apply(x, seed, rate):
     """y = x * keep / (1 - rate), keep_i = [u_i >= rate] for the C-order flat index i.
 
     u_i = (splitmix64(seed + i * 0x9E3779B97F4A7C15) >> 40) / 2^24 is uniform on
     [0, 1) in steps of 2^-24: a counter-based generator, so the mask is a pure function
     of (seed, i) -- nothing to store for backward, and the same seed gives the same mask
     in every implementation. Dropped elements are exactly 0 (even where x is inf).
-    ``start``: x is the part of a larger array that begins at flat index ``start``
-    (so a mask applied piece by piece equals the mask applied at once).
     """
-    z = np.uint64(seed) + np.arange(start, start + x.size, dtype=np.uint64) * _GOLDEN
+    z = np.uint64(seed) + np.arange(x.size, dtype=np.uint64) * _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
     z ^= z >> np.uint64(31)
@@ -100,12 +98,6 @@ class CounterDropout(Function):
 
     def backward(ctx, gy):
         return kernel("dropout_apply")(gy, *ctx.mask_args)
-
-
-def dropout_seed(rng):
-    """The 64-bit seed of one dropout mask, drawn from the generator ``rng`` (what
-    :func:`dropout` draws; ops that apply a mask inside themselves draw it the same way)."""
-    return int(rng.integers(0, 2 ** 63))
 
 
 def dropout(x, rate, noise_shape=None, seed=None, training=True, generator=None):
@@ -153,7 +145,7 @@ def dropout(x, rate, noise_shape=None, seed=None, training=True, generator=None)
     rng = as_generator(generator if generator is not None else seed)
     if noise_shape == shape and data_of(x).dtype.kind == "f":
         # The common case: one 64-bit seed from the generator, the mask from a hash.
-        return CounterDropout.apply(x, seed=dropout_seed(rng), rate=float(rate))
+        return CounterDropout.apply(x, seed=int(rng.integers(0, 2 ** 63)), rate=float(rate))
     keep = rng.random(noise_shape) >= rate
     mask = keep.astype(dt) * dt.type(1.0 / (1.0 - rate))
     return Dropout.apply(x, mask=mask)

@@ -192,17 +192,6 @@ def test_dropout_apply_matches_reference(shape, rate, dtype, rng):
         np.testing.assert_allclose(y[kept], x[kept] / dtype(1 - rate), rtol=1e-6)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_dropout_in_pieces_equals_dropout_at_once(dtype, rng):
-    x = rng.standard_normal((7, 5, 3)).astype(dtype)
-    fast, ref = both("dropout_apply")
-    whole = ref(x, 99, 0.4)
-    flat = x.reshape(-1)
-    for f in (fast, ref):
-        pieces = [f(flat[lo:hi], 99, 0.4, start=lo) for lo, hi in [(0, 17), (17, 60), (60, 105)]]
-        np.testing.assert_array_equal(np.concatenate(pieces), whole.reshape(-1))
-
-
 def test_dropout_hash_depends_on_seed_and_position():
     ref = backend.get_reference("dropout_apply")
     x = np.ones(10000, np.float32)
