@@ -107,7 +107,7 @@ def _apply_to_numba():
 # BLAS to one thread for the step (15.1 ms -> 14.1 ms per step, 10,000-image inference
 # 310 -> 250 ms). A model none of whose ops splits (dense layers only) learns so in its
 # first step and keeps BLAS's threads after it (the MLP benchmark: 3.7 ms per step with
-# BLAS on one thread, 2.5 ms with two). Outside the steps (a model called directly,
+# BLAS on one thread, 2.9 ms with two). Outside the steps (a model called directly,
 # user code between steps) BLAS has its threads and every op runs whole.
 
 _POOL = {"workers": None}

@@ -1,10 +1,14 @@
 """NumPy's BLAS sgemm called directly (backend.blas), as the Numba recurrences do."""
+import sys
+
 import numpy as np
 import pytest
 
 from shendu.backend import blas
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="blas.py finds the library through /proc/self/maps (Linux)")
 def test_numpys_blas_is_found_on_linux_wheels():
     # NumPy's wheels and the usual system builds (OpenBLAS, MKL, BLIS) export cblas_sgemm
     # under one of the names blas.py tries; not finding it here would silently slow the LSTM.
