@@ -375,9 +375,15 @@ class LSTMSequence(_Recurrence):
             if carried is not None:
                 dh += carried[0]
                 dc += carried[1]
-        Hp = ctx._prev_states(H)
-        gU = Hp.reshape(-1, n).T @ dZ.reshape(-1, 4 * n)
-        return dZ, gU, dh, dc
+        return dZ, ctx._recurrent_grad(dZ), dh, dc
+
+    def _recurrent_grad(ctx, dZ):
+        """gU = sum_t (h_{t-1} rmask)^T dz_t as one product; None when the caller asked
+        to form it itself (``defer_gU``: LSTMBatchSplit joins it with the kernel's)."""
+        if getattr(ctx, "defer_gU", False):
+            return None
+        n = ctx.H.shape[-1]
+        return ctx._prev_states(ctx.H).reshape(-1, n).T @ dZ.reshape(-1, 4 * n)
 
     def _backward_numba(ctx, gseq, dh, dc, dZ, UT):
         """The backward loop with the Numba gate kernel: the same arithmetic as the NumPy
@@ -394,8 +400,7 @@ class LSTMSequence(_Recurrence):
             dh, dc = nb.lstm_backward_sequence(ctx.sgemm, A, C, TC, UT, gseq,
                                                np.asarray(ctx.order, np.intp), dh, dc,
                                                dh_next, dc_next, dZ)
-            gU = ctx._prev_states(H).reshape(-1, n).T @ dZ.reshape(-1, 4 * n)
-            return dZ, gU, dh, dc
+            return dZ, ctx._recurrent_grad(dZ), dh, dc
         for s in range(ctx.T - 1, -1, -1):
             if not last_only or s == ctx.T - 1:
                 dh += gseq[s]
@@ -410,9 +415,7 @@ class LSTMSequence(_Recurrence):
                 dc_next += carried[1]
             dh, dh_next = dh_next, dh
             dc, dc_next = dc_next, dc
-        Hp = ctx._prev_states(H)
-        gU = Hp.reshape(-1, n).T @ dZ.reshape(-1, 4 * n)
-        return dZ, gU, dh, dc
+        return dZ, ctx._recurrent_grad(dZ), dh, dc
 
 
 class LSTMBatchSplit(Function):
@@ -465,12 +468,18 @@ class LSTMBatchSplit(Function):
         D, G = W.shape
 
         def part(k):
-            dxw, gU, dh0, dc0 = ctx.subs[k].backward(np.ascontiguousarray(gy[ctx.rows[k]]))
+            sub = ctx.subs[k]
+            sub.defer_gU = True
+            Hp = sub._prev_states(sub.H)
+            dxw, _, dh0, dc0 = sub.backward(np.ascontiguousarray(gy[ctx.rows[k]]))
             d2 = dxw.reshape(-1, G)
             gx = (d2 @ W.T).reshape(dxw.shape[:2] + (D,)).transpose(1, 0, 2) if need[0] else None
-            gW = ctx.xs[k].reshape(-1, D).T @ d2 if need[1] else None
+            # gW and gU in one product: [x_t, h_{t-1}]^T dz_t (K = D + n fills BLAS's
+            # panels better than D alone; measured 1.38 ms against 0.36 + 1.16 ms)
+            xh = np.concatenate([ctx.xs[k].reshape(-1, D), Hp.reshape(-1, Hp.shape[-1])], axis=1)
+            gWU = xh.T @ d2
             gb = d2.sum(axis=0) if need[2] else None
-            return gx, gW, gb, gU, dh0, dc0
+            return gx, gWU[:D] if need[1] else None, gb, gWU[D:], dh0, dc0
 
         outs = parallel([lambda k=k: part(k) for k in range(len(ctx.rows))])
         gx = np.concatenate([o[0] for o in outs]) if need[0] else None
