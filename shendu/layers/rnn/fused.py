@@ -474,8 +474,8 @@ class LSTMBatchSplit(Function):
             dxw, _, dh0, dc0 = sub.backward(np.ascontiguousarray(gy[ctx.rows[k]]))
             d2 = dxw.reshape(-1, G)
             gx = (d2 @ W.T).reshape(dxw.shape[:2] + (D,)).transpose(1, 0, 2) if need[0] else None
-            # gW and gU in one product: [x_t, h_{t-1}]^T dz_t (K = D + n fills BLAS's
-            # panels better than D alone; measured 1.38 ms against 0.36 + 1.16 ms)
+            # gW and gU in one product: [x_t, h_{t-1}]^T dz_t (one product with D + n
+            # rows beats one with D rows and one with n: 1.38 ms against 0.36 + 1.16 ms)
             xh = np.concatenate([ctx.xs[k].reshape(-1, D), Hp.reshape(-1, Hp.shape[-1])], axis=1)
             gWU = xh.T @ d2
             gb = d2.sum(axis=0) if need[2] else None
