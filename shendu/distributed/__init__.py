@@ -117,23 +117,7 @@ def set_num_threads(n):
     from .. import config
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)  # for anything started later (and BLAS not loaded yet)
-    setter = getattr(config, "set_num_threads", None)
-    if setter is not None:
-        try:
-            setter(n)
-            return
-        except ImportError:
-            pass
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(limits=n)
-    except ImportError:
-        pass
-    try:
-        import numba
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:  # pragma: no cover - numba is a dependency
-        pass
+    config.set_num_threads(n)  # the one thread budget (shendu/backend/threads.py)
 
 
 def __getattr__(name):
