@@ -160,33 +160,43 @@ def _equal_check(model, net, x, y, nchw, what):
     return a
 
 
+def _cycling(items):
+    """Each call: the next of ``items``, round and round."""
+    it = iter(range(10 ** 9))
+    return lambda: items[next(it) % len(items)]
+
+
+def _shendu_train_step(model, batches):
+    nxt = _cycling(batches)
+    return lambda: model.train_on_batch(*nxt())
+
+
+def _torch_train_step(net, batches):
+    """One Adam step of ``net`` on the next batch (inputs already in the net's layout)."""
+    import torch
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    nxt = _cycling([(torch.from_numpy(np.ascontiguousarray(xb)), torch.from_numpy(yb))
+                    for xb, yb in batches])
+
+    def step():
+        xb, yb = nxt()
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(xb), yb).backward()
+        opt.step()
+    return step
+
+
 def convnet_train(framework, kernels):
     x, y = mnist_data()
     model = shendu_convnet(kernels)
     model.predict(x[:2], verbose=0)  # build the weights
     batches = [(x[i:i + B], y[i:i + B]) for i in range(0, 20 * B, B)]
     if framework == "shendu":
-        it = iter(range(10 ** 9))
-
-        def step():
-            xb, yb = batches[next(it) % len(batches)]
-            model.train_on_batch(xb, yb)
-        return step
-    import torch
+        return _shendu_train_step(model, batches)
     net = torch_convnet(model)
     _equal_check(model, net, x[:512], y[:512], True, "convnet")
-    net.train()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-    tb = [(torch.from_numpy(xb.transpose(0, 3, 1, 2).copy()), torch.from_numpy(yb))
-          for xb, yb in batches]
-    it = iter(range(10 ** 9))
-
-    def step():
-        xb, yb = tb[next(it) % len(tb)]
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(xb), yb).backward()
-        opt.step()
-    return step
+    return _torch_train_step(net, [(xb.transpose(0, 3, 1, 2), yb) for xb, yb in batches])
 
 
 def convnet_infer(framework, kernels):
@@ -213,25 +223,11 @@ def mlp_train(framework, kernels):
     model = shendu_mlp(kernels)
     model.predict(x[:2], verbose=0)
     batches = [(x[i:i + B], y[i:i + B]) for i in range(0, 20 * B, B)]
-    it = iter(range(10 ** 9))
     if framework == "shendu":
-        def step():
-            xb, yb = batches[next(it) % len(batches)]
-            model.train_on_batch(xb, yb)
-        return step
-    import torch
+        return _shendu_train_step(model, batches)
     net = torch_mlp(model)
     _equal_check(model, net, x[:512], y[:512], False, "mlp")
-    net.train()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
-    tb = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
-
-    def step():
-        xb, yb = tb[next(it) % len(tb)]
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(xb), yb).backward()
-        opt.step()
-    return step
+    return _torch_train_step(net, batches)
 
 
 def lstm_train(framework, kernels):
