@@ -187,12 +187,7 @@ class Trainer:
         for v in variables:
             v.grad = None
         y_pred = self(x, training=True)
-        y_pred_flat = _flatten(y_pred)
-        y_flat = flatten_arrays(y) if isinstance(y, (list, dict)) else [y]
-        if not self._metrics_built:
-            if self._loss_fns is None:
-                self._resolve_losses(len(y_pred_flat))
-            self._build_metrics(y_flat, y_pred_flat)
+        y_flat, y_pred_flat = self._flat_outputs(y, y_pred)
         loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=True)
         with get_strategy(self).synchronize_gradients(variables):
             loss.backward()
@@ -207,15 +202,20 @@ class Trainer:
     def test_step(self, x, y, sample_weight=None):
         with no_grad():
             y_pred = self(x, training=False)
-            y_pred_flat = _flatten(y_pred)
-            y_flat = flatten_arrays(y) if isinstance(y, (list, dict)) else [y]
-            if not self._metrics_built:
-                if self._loss_fns is None:
-                    self._resolve_losses(len(y_pred_flat))
-                self._build_metrics(y_flat, y_pred_flat)
+            y_flat, y_pred_flat = self._flat_outputs(y, y_pred)
             loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=False)
         self._update_metrics(loss, parts, y_flat, y_pred_flat, sample_weight)
         return self._logs()
+
+    def _flat_outputs(self, y, y_pred):
+        """(targets, predictions) as flat lists; the losses and metrics are built on the first."""
+        y_pred_flat = _flatten(y_pred)
+        y_flat = flatten_arrays(y) if isinstance(y, (list, dict)) else [y]
+        if not self._metrics_built:
+            if self._loss_fns is None:
+                self._resolve_losses(len(y_pred_flat))
+            self._build_metrics(y_flat, y_pred_flat)
+        return y_flat, y_pred_flat
 
     def _update_metrics(self, loss, parts, y_flat, y_pred_flat, sample_weight):
         n = len(flatten_arrays(y_flat[0])[0]) if y_flat and y_flat[0] is not None else 1
