@@ -192,10 +192,7 @@ class Trainer:
         with get_strategy(self).synchronize_gradients(variables):
             loss.backward()
         grads = [v.grad for v in variables]
-        self.optimizer.apply(grads, variables)
-        for v in variables:
-            if v.constraint is not None:
-                v.assign(v.constraint(v.data))
+        self.optimizer.apply(grads, variables)  # (it also applies the weights' constraints)
         self._update_metrics(loss, parts, y_flat, y_pred_flat, sample_weight)
         return self._logs()
 
