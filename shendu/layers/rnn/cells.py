@@ -177,11 +177,11 @@ class _Cell(DropoutRNNCell, Layer):
         return all(n in fused.FUSED_ACTIVATIONS for n in names) and \
             type(self).call is type(self)._builtin_call
 
-    def _input_projection(self, x, training, bias):
-        """xw = (x * dropout_mask) W + b for all steps as one (T*B, D) x (D, G) product,
-        time-major (T, B, G): the small input is transposed, not the wide projection."""
+    def _input_projection(self, x, bias):
+        """xw = x W + b for all steps as one (T*B, D) x (D, G) product, time-major
+        (T, B, G): the small input is transposed, not the wide projection. (x has had its
+        input dropout, ``_input_dropout``, first.)"""
         B, T, D = x.shape
-        x = self._input_dropout(x, training)
         x = ops.reshape(ops.transpose(x, (1, 0, 2)), (T * B, D))
         xw = ops.linear(x, self.kernel, bias)
         return ops.reshape(xw, (T, B, xw.shape[-1]))
@@ -240,7 +240,8 @@ class SimpleRNNCell(_Cell):
     _builtin_call = call
 
     def _fused_sequence(self, x, states, mask, training, reverse, sequences, zero_masked):
-        xw = self._input_projection(x, training, self.bias)
+        x = self._input_dropout(x, training)  # first: the masks are drawn in this order
+        xw = self._input_projection(x, self.bias)
         p = self._fused_params(x, mask, training, reverse, sequences, zero_masked)
         return fused.SimpleRNNSequence.apply(xw, self.recurrent_kernel, states[0], **p), 1
 
@@ -311,7 +312,7 @@ class LSTMCell(_Cell):
             bias = self.bias if self.bias is not None else np.zeros(4 * self.units, x.dtype)
             return fused.LSTMBatchSplit.apply(x, self.kernel, bias, self.recurrent_kernel,
                                               states[0], states[1], parts=parts, **p), 2
-        xw = self._input_projection(x, False, self.bias)  # (dropout applied above)
+        xw = self._input_projection(x, self.bias)
         return fused.LSTMSequence.apply(xw, self.recurrent_kernel, states[0], states[1], **p), 2
 
     # Each part of a split batch gets at least this many rows (fewer make BLAS's products
@@ -399,7 +400,8 @@ class GRUCell(_Cell):
             b_in, b_rec = self.bias[0], self.bias[1]
         else:
             b_in, b_rec = None, np.zeros((3 * self.units,), self.dtype)
-        xw = self._input_projection(x, training, b_in)
+        x = self._input_dropout(x, training)  # first: the masks are drawn in this order
+        xw = self._input_projection(x, b_in)
         p = self._fused_params(x, mask, training, reverse, sequences, zero_masked)
         p["recurrent_activation"] = activations.serialize(self.recurrent_activation)
         return fused.GRUSequence.apply(xw, self.recurrent_kernel, b_rec, states[0], **p), 1
