@@ -131,12 +131,14 @@ def _out2d(x_shape, ksize, strides, pads, dilation):
             (x_shape[2] + l + r - (kw - 1) * dw - 1) // sw + 1)
 
 
-def im2col(x, ksize, strides, pads, dilation):
+def im2col(x, ksize, strides, pads, dilation, out=None):
     if x.ndim != 4 or not _floats(x):
-        return get_reference("im2col")(x, ksize, strides, pads, dilation)
+        return get_reference("im2col")(x, ksize, strides, pads, dilation, out)
     x = np.ascontiguousarray(x)
     (kh, kw), (sh, sw), (dh, dw) = ksize, strides, dilation
     oh, ow = _out2d(x.shape, ksize, strides, pads, dilation)
+    if out is not None:  # the kernels index from the top-left, so fewer outputs just stop early
+        oh, ow = min(oh, out[0]), min(ow, out[1])
     cols = workspace.empty((x.shape[0], oh, ow, kh, kw, x.shape[3]), x.dtype)
     if _dense(strides, pads, dilation):
         _im2col2d_dense(x, kh, kw, cols)

@@ -100,8 +100,11 @@ def _tap_slices(offset, strides, out):
 
 
 @backend.reference("im2col")
-def _im2col(x, ksize, strides, pads, dilation):
-    """cols of shape (N, *out, K, C): the window of every output position, one row per tap."""
+def _im2col(x, ksize, strides, pads, dilation, out=None):
+    """cols of shape (N, *out, K, C): the window of every output position, one row per tap.
+
+    ``out`` (optional) keeps only the first ``out`` output positions along each spatial
+    axis: the ones a following valid pool reads (see ops/conv_pool.py)."""
     xp = _pad_spatial(x, pads)
     nsp = len(ksize)
     eff = tuple(effective_size(k, d) for k, d in zip(ksize, dilation))
@@ -112,6 +115,8 @@ def _im2col(x, ksize, strides, pads, dilation):
     # (N, *out, C, *k) -> (N, *out, *k, C) so that a row matches kernel.reshape(K*C, -1)
     order = (0,) + tuple(range(1, nsp + 1)) + tuple(range(nsp + 2, 2 * nsp + 2)) + (nsp + 1,)
     win = win.transpose(order)
+    if out is not None:
+        win = win[(slice(None),) + tuple(slice(0, o) for o in out)]
     return win.reshape(win.shape[:nsp + 1] + (-1, x.shape[-1]))
 
 

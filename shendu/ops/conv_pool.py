@@ -21,7 +21,9 @@ channel -- the one at ``arg``, where the activation is y itself -- so
 
 which is the gradient of ``max_pool(conv_bias_relu(x, W, b))`` exactly: where y = 0
 the mask zeroes the gradient whichever tap won, and elsewhere the argmax of z is the
-argmax of the activation.
+argmax of the activation. Conv outputs that no pool window reads (a valid pool drops
+the last row when the conv's output is odd) are not computed at all: they change
+neither y nor any gradient.
 """
 import itertools
 import math
@@ -79,7 +81,7 @@ class ConvBiasReluMaxPool2D(Function):
 
         def chunk(j):
             i, e = chunks[j]
-            c = kernel("im2col")(x[i:e], ksize, strides, pads, dilation)
+            c = kernel("im2col")(x[i:e], ksize, strides, pads, dilation, conv_out)
             if keep:
                 cols[j] = c  # (held here, the pooled buffer is not handed out again)
             z = workspace.empty((e - i,) + conv_out + (F,), x.dtype)
@@ -111,7 +113,7 @@ class ConvBiasReluMaxPool2D(Function):
                 ((0, 0), (0, 0)), pooled)
             if need_w:
                 c = cols[j] if cols is not None else \
-                    kernel("im2col")(x[i:e], w.shape[:-2], strides, pads, dilation)
+                    kernel("im2col")(x[i:e], w.shape[:-2], strides, pads, dilation, conv_out)
                 gws[j] = c.reshape(-1, w2.shape[0]).T @ gz.reshape(-1, F)
             if need_x:
                 gx[i:e] = conv_input_grad(gz, w, x[i:e].shape, strides, pads, dilation)
@@ -170,6 +172,11 @@ def conv_bias_relu_max_pool(inputs, kernel, bias, strides=1, padding="valid", di
     conv_out = _out_sizes(np.shape(x)[1:-1], np.shape(w)[:-2], strides_, dilation, pads)
     geom = _pool_geometry("max_pool", np.empty((1,) + conv_out + (1,), np.float32), pool_size,
                           pool_strides, pool_padding, None)
+    # A valid pool reads conv outputs up to (pooled - 1) * stride + size along each axis;
+    # the rest (the reference net's second conv: row and column 11 of 11) are never
+    # computed, forward or backward.
+    conv_out = tuple(min(c, (o - 1) * s + p) for c, o, s, p in
+                     zip(conv_out, geom["out"], geom["strides"], geom["pool"]))
     return ConvBiasReluMaxPool2D.apply(inputs, kernel, bias, strides=strides_, pads=pads,
                                        dilation=dilation, conv_out=conv_out, pool=geom["pool"],
                                        pool_strides=geom["strides"], pooled=geom["out"])

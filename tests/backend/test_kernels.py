@@ -77,6 +77,29 @@ def test_im2col_and_col2im_match_reference(case, dtype, contiguous, rng):
     np.testing.assert_allclose(g_fast, g_ref, **TOL[dtype])
 
 
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_im2col_out_keeps_the_leading_outputs_and_col2im_takes_them(case, rng):
+    shape, ksize, strides, padding, dilation = case
+    pads, out = _geometry(shape, ksize, strides, padding, dilation)
+    kept = tuple(max(1, o - 1) for o in out)  # what a valid pool over an odd output reads
+    x = rng.standard_normal(shape).astype(np.float32)
+    fast, ref = both("im2col")
+    full = ref(x, ksize, strides, pads, dilation)
+    for f in (fast, ref):
+        c = f(x, ksize, strides, pads, dilation, kept)
+        assert c.shape == (shape[0],) + kept + full.shape[3:]
+        np.testing.assert_array_equal(c, full[:, :kept[0], :kept[1]])
+    # col2im of the kept outputs' gradient = col2im of the full one with zeros elsewhere
+    g = rng.standard_normal((shape[0],) + kept + full.shape[3:]).astype(np.float32)
+    g_full = np.zeros(full.shape, np.float32)
+    g_full[:, :kept[0], :kept[1]] = g
+    fast, ref = both("col2im")
+    want = ref(g_full, x.shape, ksize, strides, pads, dilation)
+    for f in (fast, ref):
+        np.testing.assert_allclose(f(g, x.shape, ksize, strides, pads, dilation), want,
+                                   **TOL[np.float32])
+
+
 def test_kernels_propagate_nan_like_their_references():
     x = np.array([[[[np.nan], [1.0]], [[2.0], [np.nan]]]], np.float32)  # one 2x2 window
     for first_nan in (True, False):

@@ -13,6 +13,7 @@ from shendu.testing import gradcheck
 # (x shape, kernel size, filters, conv kwargs, pool kwargs)
 CASES = [
     ((3, 12, 12, 1), (3, 3), 4, {}, {}),
+    ((2, 13, 13, 3), (3, 3), 4, {}, {}),  # the reference net's 2nd conv: row/col 11 unread
     ((2, 9, 8, 3), (3, 2), 5, dict(padding="same"), {}),
     ((4, 11, 10, 2), (3, 3), 4, dict(strides=(2, 1)), dict(pool_size=(3, 2), pool_strides=(1, 2))),
     ((2, 10, 9, 2), (2, 2), 3, dict(dilation_rate=(2, 1)), dict(pool_size=3)),
