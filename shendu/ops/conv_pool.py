@@ -73,7 +73,8 @@ class ConvBiasReluMaxPool2D(Function):
         per_sample = math.prod(conv_out) * max(w[..., 0].size, F) * x.dtype.itemsize
         step = max(1, (CHUNK_BYTES if grad else INFERENCE_CHUNK_BYTES) // per_sample)
         ctx.chunks = chunks = [(i, min(i + step, len(x))) for i in range(0, len(x), step)]
-        keep = grad and per_sample * len(x) <= KEEP_COLS_BYTES
+        cols_bytes = len(x) * math.prod(conv_out) * w[..., 0].size * x.dtype.itemsize
+        keep = grad and cols_bytes <= KEEP_COLS_BYTES
         y = workspace.empty((len(x),) + pooled + (F,), x.dtype)
         arg = workspace.empty(y.shape, np.int32) if grad else None
         w2 = w.reshape(-1, F)
