@@ -375,6 +375,68 @@ def max_pool_relu_backward(gy, arg, y, x_shape, pool, strides, pads, out):
     return gx, gb
 
 
+# --- conv + bias + ReLU + 2x2 max pool, one chunk of samples per call -------------------
+# The per-chunk bodies of ops/conv_pool.py (see its docstring for the math) for float32
+# and the common pool (2x2, stride 2), as one call each: the columns, NumPy's BLAS sgemm
+# (shendu.backend.blas; 101 row-major, 111 not transposed, 112 transposed), the pool and
+# the bias + ReLU, with the GIL released throughout. Called from Python, the same chunk
+# is five kernel calls and a product, each paying the interpreter, and the threads that
+# share a step's chunks queue for the GIL between them.
+
+
+@njit(**_JIT)
+def _chunk_cols(x, kh, kw, sh, sw, ph, pw, dh, dw, cols):
+    if sh == 1 and sw == 1 and dh == 1 and dw == 1 and ph == 0 and pw == 0 and \
+            x.shape[1] >= cols.shape[1] + kh - 1 and x.shape[2] >= cols.shape[2] + kw - 1:
+        _im2col2d_dense(x, kh, kw, cols)
+    else:
+        _im2col2d(x, kh, kw, sh, sw, ph, pw, dh, dw, cols)
+
+
+@njit(**_JIT)
+def conv_pool_forward_chunk(sgemm, x, w2, b, cols, z, y, arg, kh, kw, sh, sw, ph, pw, dh, dw,
+                            make_cols, need_arg):
+    """y = max(max_pool_2x2(cols @ W) + b, 0) and the pool's argmax, for one chunk.
+    x (n, H, W, C); cols (n, OH, OW, kh, kw, C), built here when ``make_cols``;
+    z (n, OH, OW, F) scratch; y, arg (n, OH/2, OW/2, F)."""
+    n, OH, OW = cols.shape[0], cols.shape[1], cols.shape[2]
+    F = w2.shape[1]
+    K = w2.shape[0]
+    if make_cols:
+        _chunk_cols(x, kh, kw, sh, sw, ph, pw, dh, dw, cols)
+    sgemm(101, 111, 111, n * OH * OW, F, K, np.float32(1.0), cols.ctypes, K, w2.ctypes, F,
+          np.float32(0.0), z.ctypes, F)
+    if need_arg:
+        _max_pool2d_fwd_22(z, y, arg)
+    else:
+        _max_pool2d_fwd_22_max(z, y)
+    y2 = y.reshape(-1, F)
+    _bias_relu(y2, b, y2)
+
+
+@njit(**_JIT)
+def conv_pool_backward_chunk(sgemm, x, w2, gy, arg, y, cols, gz, gcols, gw, gb, gx,
+                             kh, kw, sh, sw, ph, pw, dh, dw, make_cols, need_w, need_x):
+    """For one chunk: gz = the pool's and ReLU's gradient routed to the argmax (and gb,
+    its sum), gw = cols^T gz (cols rebuilt here when ``make_cols``), gx = col2im(gz W^T).
+    gz (n, OH, OW, F) and gcols (n, OH, OW, kh, kw, C) are scratch."""
+    n, OH, OW, F = gz.shape
+    K = w2.shape[0]
+    rows = n * OH * OW
+    _max_pool2d_relu_bwd_22(gy, arg, y, gz, gb)
+    one, zero = np.float32(1.0), np.float32(0.0)
+    if need_w:
+        if make_cols:
+            _chunk_cols(x, kh, kw, sh, sw, ph, pw, dh, dw, cols)
+        sgemm(101, 112, 111, K, F, rows, one, cols.ctypes, K, gz.ctypes, F, zero, gw.ctypes, F)
+    if need_x:
+        sgemm(101, 111, 112, rows, K, F, one, gz.ctypes, F, w2.ctypes, F, zero, gcols.ctypes, K)
+        if sh == 1 and sw == 1 and dh == 1 and dw == 1 and ph == 0 and pw == 0:
+            _col2im2d_dense(gcols, kh, kw, gx)
+        else:
+            _col2im2d(gcols, kh, kw, sh, sw, ph, pw, dh, dw, gx)
+
+
 # --- bias + relu ----------------------------------------------------------------------
 
 

@@ -59,6 +59,52 @@ def test_matches_conv_then_pool(case, dtype, chunk, keep, parts, rng, monkeypatc
             ops.conv_bias_relu_max_pool(x, w, b, **conv_kw, **pool_kw).numpy(), got[0])
 
 
+ONE_CALL_CASES = [c for c in CASES if c[4].get("pool_size", 2) == 2 and "pool_strides" not in c[4]]
+
+
+@pytest.mark.parametrize("case", ONE_CALL_CASES)
+@pytest.mark.parametrize("x_grad", [True, False])
+@pytest.mark.parametrize("keep, parts", [(0, 1), (1 << 30, 1), (0, 2), (1 << 30, 3)])
+def test_one_call_chunks_match_the_python_chunks(case, x_grad, keep, parts, rng, monkeypatch):
+    """float32 under a 2x2 pool: each chunk is one Numba call (numba_cpu.conv_pool_*_chunk,
+    BLAS called from Numba); the same values as the chunks run from Python."""
+    pytest.importorskip("numba")
+    from shendu.backend import blas
+    if blas.sgemm() is None:
+        pytest.skip("no cblas_sgemm found in NumPy's BLAS: the one-call chunks are off")
+    shape, k, filters, conv_kw, pool_kw = case
+    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_pool, "INFERENCE_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_pool, "KEEP_COLS_BYTES", keep)
+    monkeypatch.setattr(conv_pool, "split_parallelism", lambda: parts)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal(k + (shape[-1], filters)).astype(np.float32)
+    b = (0.5 * rng.standard_normal(filters)).astype(np.float32)
+    gy = rng.standard_normal(ops.conv_bias_relu_max_pool(x, w, b, **conv_kw).shape)
+    gy = gy.astype(np.float32)
+
+    def run():
+        xt, wt, bt = Tensor(x, requires_grad=x_grad), Tensor(w, requires_grad=True), \
+            Tensor(b, requires_grad=True)
+        y = ops.conv_bias_relu_max_pool(xt, wt, bt, **conv_kw)
+        one_call = y._ctx.one_call
+        (y * Tensor(gy)).sum().backward()
+        with shendu.no_grad():
+            y_inf = ops.conv_bias_relu_max_pool(x, w, b, **conv_kw).numpy()
+        return one_call, [y.numpy(), y_inf, xt.grad, wt.grad, bt.grad]
+
+    one_call, got = run()
+    monkeypatch.setattr(conv_pool, "_one_call_chunks", lambda *a: None)
+    python, want = run()
+    assert one_call and python is None
+    for name, g, e in zip(["y", "y (inference)", "gx", "gW", "gb"], got, want):
+        if e is None:
+            assert g is None, name
+        else:
+            assert g.dtype == np.float32, name
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_gradcheck(case, rng, monkeypatch):
     monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)
