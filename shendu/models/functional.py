@@ -31,7 +31,30 @@ class Functional(Model):
         self._layers = []
         for layer in layers:
             self._layers.append(layer)
+        self._pool_after = self._conv_pool_pairs()
         self.built = True
+
+    def _conv_pool_pairs(self):
+        """{id(conv node): pool node} for each conv layer whose output is read by one
+        MaxPooling2D call and nothing else (not another layer, not a model output):
+        ``call`` runs the two as one op that never stores the conv's activation, as
+        Sequential does (``_Conv._call_with_max_pool`` decides whether the op applies)."""
+        readers = {}
+        for node in self._nodes:
+            for t in node.parent_tensors:
+                readers.setdefault(id(t), []).append(node)
+        outputs = {id(t) for t in self.outputs}
+        pairs = {}
+        for node in self._nodes:
+            outs = _flatten(node.outputs)
+            if not hasattr(node.layer, "_call_with_max_pool") or len(outs) != 1 \
+                    or not isinstance(node.inputs, KerasTensor) or id(outs[0]) in outputs:
+                continue
+            users = readers.get(id(outs[0]), [])
+            if len(users) == 1 and users[0].inputs is outs[0] \
+                    and set(node.kwargs) <= {"training"} and not users[0].kwargs:
+                pairs[id(node)] = users[0]
+        return pairs
 
     def _order_nodes(self):
         order, done, on_path = [], set(), set()
@@ -85,8 +108,18 @@ class Functional(Model):
         flat = self._flatten_inputs(inputs)
         for kt, value in zip(self.inputs, flat):
             values[id(kt)] = kt.input_layer._convert_input(value)
+        fused = set()
         for node in self._nodes:
+            if id(node) in fused:
+                continue
             args = _map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.inputs)
+            pool = self._pool_after.get(id(node))
+            if pool is not None:
+                y = node.layer._call_with_max_pool(args, pool.layer)
+                if y is not None:  # (else the op does not apply: both layers run as usual)
+                    values[id(_flatten(pool.outputs)[0])] = y
+                    fused.add(id(pool))
+                    continue
             kwargs = dict(node.kwargs)
             if training is not None:
                 kwargs["training"] = training

@@ -180,3 +180,46 @@ def test_sequential_fused_layers_still_check_shapes():
     model = shendu.Sequential([layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(4)])
     with pytest.raises(ValueError, match="max_pooling2d|MaxPooling2D|pool"):
         model(np.zeros((1, 5, 5, 1), np.float32))  # 3x3 activation, 4x4 pool
+
+
+def _functional(shape):
+    """The reference net's layers as a Functional model; ``shape`` picks who reads the
+    first conv's output: 'pool' (only its pool), 'output' (also a model output) or
+    'branch' (also another layer)."""
+    shendu.utils.set_random_seed(3)
+    inp = shendu.Input((12, 12, 2))
+    a = layers.Conv2D(4, 3, activation="relu")(inp)
+    p = layers.MaxPooling2D(2)(a)
+    y = layers.Dense(3)(layers.Flatten()(p))
+    if shape == "output":
+        return shendu.Model(inp, [y, a])
+    if shape == "branch":
+        y = layers.Concatenate()([y, layers.Dense(3)(layers.GlobalMaxPooling2D()(a))])
+    return shendu.Model(inp, y)
+
+
+@pytest.mark.parametrize("shape, fused", [("pool", True), ("output", False), ("branch", False)])
+def test_functional_fuses_a_conv_read_only_by_its_pool(shape, fused, rng, monkeypatch):
+    calls = []
+    real = ops.conv_bias_relu_max_pool
+    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    model = _functional(shape)
+    x = rng.standard_normal((3, 12, 12, 2)).astype(np.float32)
+    got = model(x)
+    assert bool(calls) == fused
+    monkeypatch.setattr(model, "_pool_after", {})  # every layer on its own
+    want = model(x)
+    as_list = lambda out: out if isinstance(out, list) else [out]  # noqa: E731
+    for g, e in zip(as_list(got), as_list(want)):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=1e-6)
+    if fused:  # the gradients agree too
+        grads = []
+        for pairs in (model._conv_pool_pairs(), {}):
+            monkeypatch.setattr(model, "_pool_after", pairs)
+            for v in model.trainable_weights:
+                v.grad = None
+            ops.sum(ops.square(model(x))).backward()
+            grads.append([np.array(v.grad) for v in model.trainable_weights])
+        for g, e in zip(*grads):
+            np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
