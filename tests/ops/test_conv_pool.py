@@ -1,5 +1,7 @@
 """conv_bias_relu_max_pool: the same values and gradients as max_pool(conv_bias_relu(...)),
 chunked or not, with kept or rebuilt columns; and Sequential's use of it."""
+import math
+
 import numpy as np
 import pytest
 
@@ -62,19 +64,24 @@ def test_matches_conv_then_pool(case, dtype, chunk, keep, parts, rng, monkeypatc
 ONE_CALL_CASES = [c for c in CASES if c[4].get("pool_size", 2) == 2 and "pool_strides" not in c[4]]
 
 
-@pytest.mark.parametrize("case", ONE_CALL_CASES)
+@pytest.mark.parametrize("case", ONE_CALL_CASES + [
+    ((5, 28, 28, 1), (3, 3), 8, {}, {}),  # one chunk of 3380 rows: products in row blocks
+])
 @pytest.mark.parametrize("x_grad", [True, False])
 @pytest.mark.parametrize("keep, parts", [(0, 1), (1 << 30, 1), (0, 2), (1 << 30, 3)])
 def test_one_call_chunks_match_the_python_chunks(case, x_grad, keep, parts, rng, monkeypatch):
     """float32 under a 2x2 pool: each chunk is one Numba call (numba_cpu.conv_pool_*_chunk,
     BLAS called from Numba); the same values as the chunks run from Python."""
+    from shendu.backend import numba_cpu
+    rows = math.prod(case[0][1:3])  # (an upper bound of the conv outputs per sample)
+    chunk = 1 if rows * case[0][0] <= numba_cpu.GEMM_ROWS else 1 << 30
     pytest.importorskip("numba")
     from shendu.backend import blas
     if blas.sgemm() is None:
         pytest.skip("no cblas_sgemm found in NumPy's BLAS: the one-call chunks are off")
     shape, k, filters, conv_kw, pool_kw = case
-    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(conv_pool, "INFERENCE_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(conv_pool, "INFERENCE_CHUNK_BYTES", chunk)
     monkeypatch.setattr(conv_pool, "KEEP_COLS_BYTES", keep)
     monkeypatch.setattr(conv_pool, "split_parallelism", lambda: parts)
     x = rng.standard_normal(shape).astype(np.float32)
