@@ -41,6 +41,7 @@ def test_matches_conv_then_pool(case, dtype, chunk, keep, parts, rng, monkeypatc
     shape, k, filters, conv_kw, pool_kw = case
     monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk)  # one sample per chunk, or one chunk
     monkeypatch.setattr(conv_pool, "INFERENCE_CHUNK_BYTES", chunk)
+    monkeypatch.setattr(conv_pool, "CHUNKS_MULTIPLE", 1)
     monkeypatch.setattr(conv_pool, "KEEP_COLS_BYTES", keep)
     monkeypatch.setattr(conv_pool, "split_parallelism", lambda: parts)  # runs on threads
     x = rng.standard_normal(shape).astype(dtype)
@@ -82,6 +83,7 @@ def test_one_call_chunks_match_the_python_chunks(case, x_grad, keep, parts, rng,
     shape, k, filters, conv_kw, pool_kw = case
     monkeypatch.setattr(conv_pool, "CHUNK_BYTES", chunk)
     monkeypatch.setattr(conv_pool, "INFERENCE_CHUNK_BYTES", chunk)
+    monkeypatch.setattr(conv_pool, "CHUNKS_MULTIPLE", 1)
     monkeypatch.setattr(conv_pool, "KEEP_COLS_BYTES", keep)
     monkeypatch.setattr(conv_pool, "split_parallelism", lambda: parts)
     x = rng.standard_normal(shape).astype(np.float32)
@@ -143,6 +145,22 @@ def test_same_pool_and_1d_fall_back_to_the_two_ops(rng):
     x1, w1 = x[:, 0], w[0]
     np.testing.assert_array_equal(ops.conv_bias_relu_max_pool(x1, w1, b).numpy(),
                                   ops.max_pool(ops.conv_bias_relu(x1, w1, b), 2).numpy())
+
+
+@pytest.mark.parametrize("n, per_sample, budget", [(128, 86528, 1 << 20), (128, 115200, 1 << 20),
+                                                    (1000, 86528, 2 << 20), (3, 10, 1),
+                                                    (5, 10, 1 << 30), (1, 10, 1), (7, 100, 250)])
+@pytest.mark.parametrize("multiple", [1, 4])
+def test_chunks_cover_the_batch_evenly(n, per_sample, budget, multiple, monkeypatch):
+    monkeypatch.setattr(conv_pool, "CHUNKS_MULTIPLE", multiple)
+    chunks = conv_pool._chunks(n, per_sample, budget)
+    assert [c[0] for c in chunks] == [0] + [c[1] for c in chunks[:-1]] and chunks[-1][1] == n
+    sizes = [e - i for i, e in chunks]
+    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+    assert max(sizes) == 1 or max(sizes) * per_sample <= budget  # within the budget
+    assert len(chunks) % multiple == 0 or len(chunks) == n  # every core gets as many
+    few = -(-n // max(1, budget // per_sample))  # the fewest chunks within the budget
+    assert few <= len(chunks) < few + multiple or len(chunks) == n
 
 
 def _convnet(activation="relu", pool_padding="valid"):
