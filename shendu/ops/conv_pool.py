@@ -25,7 +25,6 @@ argmax of the activation. Conv outputs that no pool window reads (a valid pool d
 the last row when the conv's output is odd) are not computed at all: they change
 neither y nor any gradient.
 """
-import itertools
 import math
 
 import numpy as np
@@ -34,7 +33,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import kernel, workspace
-from ..backend.threads import parallel, split_parallelism
+from ..backend.threads import split_parallelism
+from . import _chunking
 from ._util import data_of
 from .conv import _check_conv_args, _conv_geometry, _out_sizes, conv_bias_relu, conv_input_grad
 from .pooling import _pool_geometry, max_pool
@@ -126,8 +126,8 @@ class ConvBiasReluMaxPool2D(Function):
             gws, gbs = _one_call_backward(ctx.one_call, x, w2, gy, arg, y, cols, gx, need_w,
                                           need_x, chunks, w.shape[:-2], strides, pads, dilation,
                                           conv_out)
-            gw = _in_order_sum(gws).reshape(w.shape) if need_w else None
-            return gx, gw, (_in_order_sum(gbs) if need_b else None)
+            gw = _chunking.in_order_sum(gws).reshape(w.shape) if need_w else None
+            return gx, gw, (_chunking.in_order_sum(gbs) if need_b else None)
         gws, gbs = [None] * len(chunks), [None] * len(chunks)
 
         def chunk(j):
@@ -143,19 +143,12 @@ class ConvBiasReluMaxPool2D(Function):
                 gx[i:e] = conv_input_grad(gz, w, x[i:e].shape, strides, pads, dilation)
 
         _each_chunk(chunk, len(chunks))
-        gw = _in_order_sum(gws).reshape(w.shape) if need_w else None
-        return gx, gw, (_in_order_sum(gbs) if need_b else None)
+        gw = _chunking.in_order_sum(gws).reshape(w.shape) if need_w else None
+        return gx, gw, (_chunking.in_order_sum(gbs) if need_b else None)
 
 
 def _chunks(n, per_sample, budget):
-    """[(start, stop)]: n samples cut into chunks of at most ``budget`` bytes (at least
-    one sample each), as many as a multiple of CHUNKS_MULTIPLE where there are samples
-    enough, and of sizes that differ by one at most. (Whatever the thread count, every
-    core then gets as many chunks, instead of one core doing the last odd chunk while
-    the others wait; and the chunks, hence the sums, do not depend on the thread count.)"""
-    k = -(-n // max(1, budget // per_sample))
-    k = min(n, -(-k // CHUNKS_MULTIPLE) * CHUNKS_MULTIPLE)
-    return [(i * n // k, (i + 1) * n // k) for i in range(k)]
+    return _chunking.chunks(n, per_sample, budget, CHUNKS_MULTIPLE)
 
 
 # Placeholders for the arrays a one-call chunk does not use (the kernels' argument types
@@ -232,30 +225,7 @@ def _one_call_backward(one_call, x, w2, gy, arg, y, cols, gx, need_w, need_x, ch
 
 
 def _each_chunk(chunk, n):
-    """chunk(0), ..., chunk(n - 1): in order, or shared out among the threads the step
-    allows, each taking the next chunk nobody has taken (``next`` on a shared counter is
-    atomic under the GIL)."""
-    parts = min(split_parallelism(), n)
-    if parts < 2:
-        for j in range(n):
-            chunk(j)
-        return
-    claim = itertools.count()
-
-    def worker():
-        for j in iter(lambda: next(claim), None):
-            if j >= n:
-                return
-            chunk(j)
-
-    parallel([worker] * parts)
-
-
-def _in_order_sum(arrays):
-    total = arrays[0].copy()
-    for a in arrays[1:]:
-        total += a
-    return total
+    _chunking.each_chunk(chunk, n, split_parallelism())
 
 
 def conv_bias_relu_max_pool(inputs, kernel, bias, strides=1, padding="valid", dilation_rate=1,
