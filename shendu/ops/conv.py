@@ -26,6 +26,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import kernel, workspace
+from ..backend.threads import split_parallelism
+from . import _chunking
 from ._util import data_of
 
 # --- geometry -----------------------------------------------------------------
@@ -180,6 +182,15 @@ KEEP_COLS_BYTES = 64 << 20
 CHUNK_COLS_BYTES = 4 << 20
 # An epilogue (ConvBiasRelu's bias + ReLU) follows the product in blocks of this size.
 EPILOGUE_BYTES = 1 << 20
+# Where the step lets ops split their work over the cores (``threads.owning_cores``:
+# BLAS then runs on one thread), the batch is cut into chunks of at most this many
+# bytes of columns or outputs, a multiple of CHUNKS_MULTIPLE of them, which the cores
+# share (ops/_chunking.py); each chunk's products run over at most GEMM_ROWS rows at a
+# time (OpenBLAS is up to 2.7x slower on long, thin products in one call; measured in
+# backend/numba_cpu.py).
+SPLIT_CHUNK_BYTES = 1 << 20
+CHUNKS_MULTIPLE = 4
+GEMM_ROWS = 1024
 
 
 # --- ops ----------------------------------------------------------------------
@@ -200,8 +211,11 @@ class Conv(Function):
         # ``epilogue(y2d)``, if given, is applied in place to each piece of the output
         # (as a (rows, C_out) matrix) right after its product, while it is in cache.
         ctx.geom = strides, pads, dilation
+        ctx.chunks = None
         ksize = w.shape[:-2]
         out = _out_sizes(x.shape[1:-1], ksize, strides, dilation, pads)
+        if x.dtype == w.dtype and split_parallelism() > 1:
+            return _split_forward(ctx, x, w, out, epilogue)
         per_sample = x.dtype.itemsize * w[..., 0].size * int(np.prod(out))  # columns
         # a chunk's columns and its piece of the output should both fit the cache
         step = max(1, CHUNK_COLS_BYTES // max(per_sample, w.shape[-1] * int(np.prod(out))
@@ -240,9 +254,82 @@ class Conv(Function):
     def backward(ctx, gy):
         x, w, cols = ctx.saved
         need_x, need_w = ctx.needs_input_grad[:2]
+        if ctx.chunks is not None:
+            gx, gw, _ = _split_backward(ctx, np.ascontiguousarray(gy, x.dtype), x, w, cols,
+                                        need_x, need_w)
+            return gx, gw
         gx = conv_input_grad(gy, w, x.shape, *ctx.geom) if need_x else None
         gw = conv_kernel_grad(x, gy, w.shape, *ctx.geom, cols=cols) if need_w else None
         return gx, gw
+
+
+def _split_forward(ctx, x, w, out, epilogue):
+    """Conv.forward chunk by chunk, the chunks shared by the cores: per chunk the columns,
+    the product in row blocks, the epilogue. Keeps each chunk's columns when all of them
+    take at most KEEP_COLS_BYTES (in ctx.saved, as a list; else None)."""
+    strides, pads, dilation = ctx.geom
+    ksize, F = w.shape[:-2], w.shape[-1]
+    P, K = math.prod(out), w[..., 0].size
+    per_sample = P * max(K, F) * x.dtype.itemsize
+    ctx.chunks = chunks = _chunking.chunks(len(x), per_sample, SPLIT_CHUNK_BYTES,
+                                           CHUNKS_MULTIPLE)
+    keep = is_grad_enabled() and len(x) * P * K * x.dtype.itemsize <= KEEP_COLS_BYTES
+    cols = [None] * len(chunks)
+    y = workspace.empty((len(x),) + out + (F,), x.dtype)
+    y2, w2 = y.reshape(-1, F), w.reshape(-1, F)
+
+    def chunk(j):
+        i, e = chunks[j]
+        c = kernel("im2col")(x[i:e], ksize, strides, pads, dilation).reshape(-1, K)
+        if keep:
+            cols[j] = c
+        piece = y2[i * P:e * P]
+        for r in range(0, len(c), GEMM_ROWS):
+            np.matmul(c[r:r + GEMM_ROWS], w2, out=piece[r:r + GEMM_ROWS])
+        if epilogue is not None:
+            epilogue(piece)
+
+    _chunking.each_chunk(chunk, len(chunks), split_parallelism())
+    ctx.save_for_backward(x, w, cols if keep else None)
+    return y
+
+
+def _split_backward(ctx, gy, x, w, cols, need_x, need_w, relu_y=None):
+    """Conv.backward over forward's chunks, shared by the cores: per chunk its share of
+    gW = cols^T gy (the columns rebuilt if not kept) and gx = col2im(gy W^T); the
+    shares of gW are added in chunk order. With ``relu_y`` (ConvBiasRelu's output), gy
+    is first taken through the bias and ReLU per chunk (kernel ``bias_relu_grad``) and
+    the shares of gb are returned too (else None)."""
+    strides, pads, dilation = ctx.geom
+    ksize, F, chunks = w.shape[:-2], w.shape[-1], ctx.chunks
+    P, K = math.prod(gy.shape[1:-1]), w[..., 0].size
+    g2, w2 = gy.reshape(-1, F), w.reshape(-1, F)
+    y2 = None if relu_y is None else relu_y.reshape(-1, F)
+    gx = workspace.empty(x.shape, x.dtype) if need_x else None
+    gws, gbs = [None] * len(chunks), [None] * len(chunks)
+
+    def chunk(j):
+        i, e = chunks[j]
+        g = g2[i * P:e * P]
+        if y2 is not None:
+            g, gbs[j] = kernel("bias_relu_grad")(g, y2[i * P:e * P])
+        if need_w:
+            c = cols[j] if cols is not None else \
+                kernel("im2col")(x[i:e], ksize, strides, pads, dilation).reshape(-1, K)
+            gw = c[:GEMM_ROWS].T @ g[:GEMM_ROWS]
+            for r in range(GEMM_ROWS, len(c), GEMM_ROWS):
+                gw += c[r:r + GEMM_ROWS].T @ g[r:r + GEMM_ROWS]
+            gws[j] = gw
+        if need_x:
+            gc = workspace.empty((len(g), K), x.dtype)
+            for r in range(0, len(g), GEMM_ROWS):
+                np.matmul(g[r:r + GEMM_ROWS], w2.T, out=gc[r:r + GEMM_ROWS])
+            gc = gc.reshape((e - i,) + gy.shape[1:-1] + (math.prod(ksize), x.shape[-1]))
+            gx[i:e] = kernel("col2im")(gc, x[i:e].shape, ksize, strides, pads, dilation)
+
+    _chunking.each_chunk(chunk, len(chunks), split_parallelism())
+    gw = _chunking.in_order_sum(gws).reshape(w.shape) if need_w else None
+    return gx, gw, (None if y2 is None else _chunking.in_order_sum(gbs))
 
 
 class ConvBiasRelu(Conv):
@@ -262,6 +349,11 @@ class ConvBiasRelu(Conv):
         return y
 
     def backward(ctx, gy):
+        if ctx.chunks is not None:  # the bias and ReLU's gradient per chunk, too
+            x, w, cols = ctx.saved
+            gx, gw, gb = _split_backward(ctx, np.ascontiguousarray(gy, x.dtype), x, w, cols,
+                                         *ctx.needs_input_grad[:2], relu_y=ctx.y)
+            return gx, gw, (gb if ctx.needs_input_grad[2] else None)
         gz, gb = backend.kernel("bias_relu_grad")(gy, ctx.y)
         gx, gw = Conv.backward(ctx, gz)
         return gx, gw, (gb if ctx.needs_input_grad[2] else None)

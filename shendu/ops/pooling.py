@@ -109,7 +109,7 @@ class ConvBiasReluMaxPool(Conv):
     def forward(ctx, x, w, b, conv, pool, strides, pads, out):
         y, arg = kernel("max_pool_forward")(conv.y, pool, strides, pads, out)
         ctx.save_for_backward(*conv.saved)  # x, W, cols: what Conv.backward reads
-        ctx.geom = conv.geom
+        ctx.geom, ctx.chunks = conv.geom, conv.chunks
         ctx.pooled = y, arg, conv.y.shape, (pool, strides, pads, out)
         return y
 

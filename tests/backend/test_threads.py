@@ -96,13 +96,13 @@ def test_owning_cores_limits_blas_and_allows_splitting_only_inside(monkeypatch):
 def test_fit_and_predict_split_the_conv_pool_op(monkeypatch, rng):
     pytest.importorskip("threadpoolctl", reason="splitting needs BLAS limited to one thread")
     from shendu import layers
-    from shendu.ops import conv_pool
+    from shendu.ops import _chunking, conv_pool
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)  # a chunk per sample: several chunks
     monkeypatch.setattr(conv_pool, "INFERENCE_CHUNK_BYTES", 1)
     calls = []
-    real = conv_pool.parallel
-    monkeypatch.setattr(conv_pool, "parallel", lambda fns: calls.append(len(fns)) or real(fns))
+    real = _chunking.parallel
+    monkeypatch.setattr(_chunking, "parallel", lambda fns: calls.append(len(fns)) or real(fns))
     model = shendu.Sequential([shendu.Input((8, 8, 1)), layers.Conv2D(3, 3, activation="relu"),
                                layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")
@@ -113,6 +113,70 @@ def test_fit_and_predict_split_the_conv_pool_op(monkeypatch, rng):
     assert calls == [2, 2]  # forward and backward, each over two threads
     model.predict(x, verbose=0)
     assert calls == [2, 2, 2]
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_fit_splits_a_conv_without_pool_and_matches_the_whole_batch(padding, monkeypatch, rng):
+    """A conv layer not followed by a pool (ops.Conv / ConvBiasRelu) shares its chunks
+    among the threads in fit's steps; its values and gradients are those of one piece."""
+    pytest.importorskip("threadpoolctl", reason="splitting needs BLAS limited to one thread")
+    import importlib
+    from shendu import layers
+    from shendu.ops import _chunking
+    conv = importlib.import_module("shendu.ops.conv")  # (the module; ops.conv is the op)
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(conv, "SPLIT_CHUNK_BYTES", 1)  # a chunk per sample
+    monkeypatch.setattr(conv, "GEMM_ROWS", 7)  # several row blocks per chunk
+    calls = []
+    real = _chunking.parallel
+    monkeypatch.setattr(_chunking, "parallel", lambda fns: calls.append(len(fns)) or real(fns))
+    shendu.utils.set_random_seed(1)
+    model = shendu.Sequential([shendu.Input((8, 8, 2)),
+                               layers.Conv2D(3, 3, padding=padding, activation="relu"),
+                               layers.MaxPooling2D(2, strides=1, padding="same"),  # (unfused)
+                               layers.Conv2D(4, 3, padding=padding), layers.Flatten(),
+                               layers.Dense(2)])
+    x, y = rng.standard_normal((6, 8, 8, 2)).astype(np.float32), np.ones((6, 2), np.float32)
+
+    def grads(split):
+        for v in model.trainable_weights:
+            v.grad = None
+        with threads.owning_cores(try_split=split):
+            out = model(x)
+            shendu.ops.sum(shendu.ops.square(out)).backward()
+        return [out.numpy()] + [np.array(v.grad) for v in model.trainable_weights]
+
+    whole = grads(False)
+    assert calls == []
+    split = grads(True)
+    assert calls == [2] * 4  # two convs, forward and backward
+    for g, e in zip(split, whole):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, batch_size=6, epochs=1, verbose=0)
+    assert len(calls) == 8
+
+
+@pytest.mark.parametrize("padding, strides", [("same", 1), ("valid", 2)])
+def test_split_conv_gradcheck(padding, strides, monkeypatch, rng):
+    """float64 finite differences through the split conv and conv + bias + ReLU."""
+    pytest.importorskip("threadpoolctl", reason="splitting needs BLAS limited to one thread")
+    import importlib
+    from shendu.testing import gradcheck
+    conv = importlib.import_module("shendu.ops.conv")
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(conv, "SPLIT_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "GEMM_ROWS", 5)
+    x = rng.standard_normal((3, 6, 5, 2))
+    x = np.sign(x) * (0.2 + np.abs(x))
+    w, b = rng.standard_normal((3, 2, 2, 3)), rng.standard_normal(3)
+    with threads.owning_cores():
+        assert threads.split_parallelism() == 2
+        y = shendu.ops.conv(shendu.Variable(x), w, strides=strides, padding=padding)
+        assert y._ctx.chunks is not None and len(y._ctx.chunks) == 3  # the split path
+        gradcheck(lambda a, k: shendu.ops.conv(a, k, strides=strides, padding=padding), x, w)
+        gradcheck(lambda a, k, c: shendu.ops.conv_bias_relu(a, k, c, strides=strides,
+                                                            padding=padding), x, w, b)
 
 
 def test_a_model_whose_ops_never_split_keeps_blas_threads(monkeypatch, rng):
