@@ -1,6 +1,7 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
 from ..layers.core import InputLayer
 from ..layers.layer import KerasTensor, Layer
+from ..layers.regularization import Dropout
 from .model import Model
 
 
@@ -76,10 +77,14 @@ class Sequential(Model):
             if i + 1 < len(layers) and hasattr(layer, "_call_with_max_pool") \
                     and not isinstance(x, KerasTensor):
                 # A conv layer whose only reader is the pool after it: one op for both,
-                # so the activation is never stored (shendu.ops.conv_bias_relu_max_pool).
-                y = layer._call_with_max_pool(x, layers[i + 1])
+                # so the activation is never stored (shendu.ops.conv_bias_relu_max_pool);
+                # a training dropout right after the pool is applied by that op too.
+                drop = layers[i + 2] if i + 2 < len(layers) else None
+                if not (type(drop) is Dropout and drop._fusable(training)):
+                    drop = None
+                y = layer._call_with_max_pool(x, layers[i + 1], dropout=drop)
                 if y is not None:
-                    x, i = y, i + 2
+                    x, i = y, i + (2 if drop is None else 3)
                     continue
             x = layer(x, training=training)
             i += 1

@@ -38,6 +38,7 @@ from . import _chunking
 from ._util import data_of
 from .conv import _check_conv_args, _conv_geometry, _out_sizes, conv_bias_relu, conv_input_grad
 from .pooling import _pool_geometry, max_pool
+from .random import _GOLDEN, CounterDropout, dropout_threshold
 
 # A chunk's columns or conv outputs, whichever is larger, take at most this many bytes
 # (about what one core's L2 cache holds beside BLAS's packed panels). Inference keeps
@@ -76,9 +77,12 @@ class ConvBiasReluMaxPool2D(Function):
     core took which chunk.
     """
 
-    def forward(ctx, x, w, b, strides, pads, dilation, conv_out, pool, pool_strides, pooled):
+    def forward(ctx, x, w, b, strides, pads, dilation, conv_out, pool, pool_strides, pooled,
+                drop=None):
         ksize, F = w.shape[:-2], w.shape[-1]
         ctx.geom = strides, pads, dilation, conv_out, pool, pool_strides, pooled
+        # drop: (rate, seed) of a dropout of y fused in (see _chunk_dropout)
+        ctx.drop_scale = None if drop is None else 1.0 / (1.0 - drop[0])
         grad = is_grad_enabled()
         per_sample = math.prod(conv_out) * max(w[..., 0].size, F) * x.dtype.itemsize
         ctx.chunks = chunks = _chunks(len(x), per_sample,
@@ -92,7 +96,7 @@ class ConvBiasReluMaxPool2D(Function):
         if one_call:
             x, w2 = np.ascontiguousarray(x), np.ascontiguousarray(w2)
             cols = _one_call_forward(one_call, x, w2, b, y, arg, keep, chunks, ksize, strides,
-                                     pads, dilation, conv_out)
+                                     pads, dilation, conv_out, drop)
             ctx.save_for_backward(x, w, y, arg, cols)
             return y
         cols = [None] * len(chunks)
@@ -107,6 +111,9 @@ class ConvBiasReluMaxPool2D(Function):
             yc, ac = kernel("max_pool_forward")(z, pool, pool_strides, ((0, 0), (0, 0)),
                                                 pooled, need_arg=grad)
             kernel("bias_relu")(yc, b, out=y[i:e])
+            if drop is not None:
+                seed, _, _ = _chunk_dropout(drop, i, y)
+                y[i:e] = kernel("dropout_apply")(y[i:e], seed, drop[0])
             if grad:
                 arg[i:e] = ac
 
@@ -122,12 +129,17 @@ class ConvBiasReluMaxPool2D(Function):
         w2 = w.reshape(-1, F)
         gx = workspace.empty(x.shape, x.dtype) if need_x else None
         gy = np.ascontiguousarray(gy)
+        # With a fused dropout, y is the dropped output: [y > 0] is then [kept and the
+        # activation > 0], the mask of both, and the kept elements' gradient is scaled.
+        scale = ctx.drop_scale
         if ctx.one_call:
             gws, gbs = _one_call_backward(ctx.one_call, x, w2, gy, arg, y, cols, gx, need_w,
                                           need_x, chunks, w.shape[:-2], strides, pads, dilation,
-                                          conv_out)
+                                          conv_out, 1.0 if scale is None else scale)
             gw = _chunking.in_order_sum(gws).reshape(w.shape) if need_w else None
             return gx, gw, (_chunking.in_order_sum(gbs) if need_b else None)
+        if scale is not None:
+            gy = gy * gy.dtype.type(scale)
         gws, gbs = [None] * len(chunks), [None] * len(chunks)
 
         def chunk(j):
@@ -176,8 +188,21 @@ def _geometry_args(ksize, strides, pads, dilation):
             dilation[1])
 
 
+def _chunk_dropout(drop, start, y):
+    """(seed, threshold, scale) of the dropout of the chunk of y from sample ``start``:
+    the counter hash of ops.dropout (``dropout_apply``) reads element i of y as
+    seed + i * golden, so a chunk whose first element is y's element o uses the seed
+    seed + o * golden (mod 2^64) -- the same mask as one dropout of the whole y."""
+    if drop is None:
+        return np.uint64(0), np.uint64(0), y.dtype.type(1)
+    rate, seed = drop
+    o = start * math.prod(y.shape[1:])
+    return (np.uint64((seed + o * int(_GOLDEN)) % (1 << 64)),
+            np.uint64(dropout_threshold(rate)), y.dtype.type(1.0 / (1.0 - rate)))
+
+
 def _one_call_forward(one_call, x, w2, b, y, arg, keep, chunks, ksize, strides, pads,
-                      dilation, conv_out):
+                      dilation, conv_out, drop):
     """Forward's chunks as numba_cpu.conv_pool_forward_chunk calls; returns all the
     columns when ``keep`` (else None: backward rebuilds them)."""
     mod, sgemm = one_call
@@ -192,16 +217,16 @@ def _one_call_forward(one_call, x, w2, b, y, arg, keep, chunks, ksize, strides, 
         z = workspace.empty((e - i,) + conv_out + (F,), x.dtype)
         mod.conv_pool_forward_chunk(sgemm, x[i:e], w2, b, cols, z, y[i:e],
                                     _NO_ARG if arg is None else arg[i:e], *geom, True,
-                                    arg is not None)
+                                    arg is not None, *_chunk_dropout(drop, i, y))
 
     _each_chunk(chunk, len(chunks))
     return full
 
 
 def _one_call_backward(one_call, x, w2, gy, arg, y, cols, gx, need_w, need_x, chunks, ksize,
-                       strides, pads, dilation, conv_out):
+                       strides, pads, dilation, conv_out, scale):
     """Backward's chunks as numba_cpu.conv_pool_backward_chunk calls, writing gx; returns
-    every chunk's share of gW (as (K, F)) and gb."""
+    every chunk's share of gW (as (K, F)) and gb. gy is taken times ``scale``."""
     mod, sgemm = one_call
     K, F = w2.shape
     cshape = conv_out + tuple(ksize) + (x.shape[-1],)
@@ -218,7 +243,7 @@ def _one_call_backward(one_call, x, w2, gy, arg, y, cols, gx, need_w, need_x, ch
         gcols = workspace.empty((e - i,) + cshape, x.dtype) if need_x else _NO_6D
         mod.conv_pool_backward_chunk(sgemm, x[i:e], w2, gy[i:e], arg[i:e], y[i:e], c, gz, gcols,
                                      gws[j], gbs[j], gx[i:e] if need_x else _NO_4D, *geom, make,
-                                     need_w, need_x)
+                                     need_w, need_x, np.float32(scale))
 
     _each_chunk(chunk, len(chunks))
     return list(gws), list(gbs)
@@ -229,14 +254,27 @@ def _each_chunk(chunk, n):
 
 
 def conv_bias_relu_max_pool(inputs, kernel, bias, strides=1, padding="valid", dilation_rate=1,
-                            pool_size=2, pool_strides=None, pool_padding="valid"):
+                            pool_size=2, pool_strides=None, pool_padding="valid",
+                            dropout_rate=0.0, dropout_seed=None):
     """max_pool(max(conv(inputs, kernel) + bias, 0), pool_size, pool_strides, pool_padding):
     a Conv2D layer with ``activation='relu'`` followed by a MaxPooling2D, as one op.
 
     Arguments as :func:`shendu.ops.conv` and :func:`shendu.ops.max_pool`. 2-D inputs
     under a 'valid' pool are computed chunk by chunk without storing the activation;
     every other case is ``max_pool(conv_bias_relu(...))``, which gives the same values.
+
+    With ``dropout_rate`` > 0 the result then goes through dropout with the integer
+    ``dropout_seed``: the same mask as ``ops.dropout`` draws from that seed, applied to
+    each chunk while it is in cache. Backward needs no mask of its own: an element of
+    the dropped output is > 0 exactly where it was kept and the activation was > 0.
     """
+    drop = None
+    if dropout_rate:
+        if not 0 < float(dropout_rate) < 1 or dropout_seed is None:
+            raise ValueError(f"conv_bias_relu_max_pool: dropout_rate must be in [0, 1) and "
+                             f"come with an integer dropout_seed. Received: dropout_rate="
+                             f"{dropout_rate!r}, dropout_seed={dropout_seed!r}")
+        drop = (float(dropout_rate), int(dropout_seed))
     x, w, b = data_of(inputs), data_of(kernel), data_of(bias)
     _check_conv_args("conv", x, w)
     strides_, pads, dilation = _conv_geometry("conv", np.shape(x), np.shape(w), strides,
@@ -246,7 +284,8 @@ def conv_bias_relu_max_pool(inputs, kernel, bias, strides=1, padding="valid", di
             or dtypes.pop().kind != "f":
         a = conv_bias_relu(inputs, kernel, bias, strides=strides, padding=padding,
                            dilation_rate=dilation_rate)
-        return max_pool(a, pool_size, strides=pool_strides, padding=pool_padding)
+        y = max_pool(a, pool_size, strides=pool_strides, padding=pool_padding)
+        return y if drop is None else CounterDropout.apply(y, seed=drop[1], rate=drop[0])
     conv_out = _out_sizes(np.shape(x)[1:-1], np.shape(w)[:-2], strides_, dilation, pads)
     geom = _pool_geometry("max_pool", np.empty((1,) + conv_out + (1,), np.float32), pool_size,
                           pool_strides, pool_padding, None)
@@ -257,4 +296,5 @@ def conv_bias_relu_max_pool(inputs, kernel, bias, strides=1, padding="valid", di
                      zip(conv_out, geom["out"], geom["strides"], geom["pool"]))
     return ConvBiasReluMaxPool2D.apply(inputs, kernel, bias, strides=strides_, pads=pads,
                                        dilation=dilation, conv_out=conv_out, pool=geom["pool"],
-                                       pool_strides=geom["strides"], pooled=geom["out"])
+                                       pool_strides=geom["strides"], pooled=geom["out"],
+                                       drop=drop)

@@ -100,6 +100,12 @@ class CounterDropout(Function):
         return kernel("dropout_apply")(gy, *ctx.mask_args)
 
 
+def dropout_seed(generator):
+    """The seed of one counter-based dropout mask, drawn from ``generator`` (a Generator,
+    an int or None) exactly as :func:`dropout` draws it."""
+    return int(as_generator(generator).integers(0, 2 ** 63))
+
+
 def dropout(x, rate, noise_shape=None, seed=None, training=True, generator=None):
     """Randomly zero a fraction ``rate`` of x and scale the rest by 1 / (1 - rate).
 
@@ -145,7 +151,7 @@ def dropout(x, rate, noise_shape=None, seed=None, training=True, generator=None)
     rng = as_generator(generator if generator is not None else seed)
     if noise_shape == shape and data_of(x).dtype.kind == "f":
         # The common case: one 64-bit seed from the generator, the mask from a hash.
-        return CounterDropout.apply(x, seed=int(rng.integers(0, 2 ** 63)), rate=float(rate))
+        return CounterDropout.apply(x, seed=dropout_seed(rng), rate=float(rate))
     keep = rng.random(noise_shape) >= rate
     mask = keep.astype(dt) * dt.type(1.0 / (1.0 - rate))
     return Dropout.apply(x, mask=mask)

@@ -128,3 +128,8 @@ def test_bias_relu_in_place(fast, rng):
     expected = np.maximum(x + b, 0)
     assert fn(x, b, out=x) is x
     np.testing.assert_array_equal(x, expected)
+    buf = rng.standard_normal((6, 6)).astype(np.float32)  # out overlaps x, shifted a row
+    x, out = buf[:5], buf[1:]
+    expected = np.maximum(x + b, 0)
+    assert fn(x, b, out=out) is out
+    np.testing.assert_array_equal(out, expected)

@@ -114,6 +114,53 @@ def test_one_call_chunks_match_the_python_chunks(case, x_grad, keep, parts, rng,
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-5, err_msg=name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("one_call, parts", [(True, 1), (True, 2), (False, 1), (False, 3)])
+def test_fused_dropout_is_dropout_of_the_result(case, dtype, one_call, parts, rng, monkeypatch):
+    """dropout_rate/dropout_seed: the same mask as ops.dropout's counter hash with that
+    seed over the whole output, whatever the chunks; the same gradients."""
+    shape, k, filters, conv_kw, pool_kw = case
+    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)  # a chunk per sample
+    monkeypatch.setattr(conv_pool, "split_parallelism", lambda: parts)
+    if not one_call:
+        monkeypatch.setattr(conv_pool, "_one_call_chunks", lambda *a: None)
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal(k + (shape[-1], filters)).astype(dtype)
+    b = (0.5 * rng.standard_normal(filters)).astype(dtype)
+    seed, rate = 2 ** 62 + 12345, 0.4  # (a seed near the top: the chunk seeds wrap)
+
+    def run(fused, gy=None):
+        xt, wt, bt = (Tensor(a, requires_grad=True) for a in (x, w, b))
+        if fused:
+            y = ops.conv_bias_relu_max_pool(xt, wt, bt, **conv_kw, **pool_kw, dropout_rate=rate,
+                                            dropout_seed=seed)
+        else:
+            y = ops.conv_bias_relu_max_pool(xt, wt, bt, **conv_kw, **pool_kw)
+            y = ops.random.CounterDropout.apply(y, seed=seed, rate=rate)
+        if gy is None:
+            return y.numpy()
+        (y * Tensor(gy)).sum().backward()
+        return [y.numpy(), xt.grad, wt.grad, bt.grad]
+
+    want_y = run(False)
+    assert (want_y == 0).mean() > 0.3 and (want_y > 0).any()
+    np.testing.assert_array_equal(run(True), want_y)  # the same mask, the same values
+    gy = rng.standard_normal(want_y.shape).astype(dtype)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for name, g, e in zip(["y", "gx", "gW", "gb"], run(True, gy), run(False, gy)):
+        assert g.dtype == dtype, name
+        np.testing.assert_allclose(g, e, err_msg=name, **tol)
+
+
+def test_fused_dropout_checks_its_arguments():
+    x, w, b = np.ones((1, 6, 6, 1), np.float32), np.ones((3, 3, 1, 2), np.float32), \
+        np.zeros(2, np.float32)
+    for rate, seed in [(1.0, 3), (-0.1, 3), (0.5, None)]:
+        with pytest.raises(ValueError, match="dropout_rate"):
+            ops.conv_bias_relu_max_pool(x, w, b, dropout_rate=rate, dropout_seed=seed)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_gradcheck(case, rng, monkeypatch):
     monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)
@@ -248,3 +295,48 @@ def test_functional_fuses_a_conv_read_only_by_its_pool(shape, fused, rng, monkey
             grads.append([np.array(v.grad) for v in model.trainable_weights])
         for g, e in zip(*grads):
             np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dropout_kw, fused", [({}, True), ({"seed": 7}, True),
+                                               ({"noise_shape": (None, 1, 1, None)}, False)])
+def test_sequential_fuses_the_dropout_after_the_pool(dropout_kw, fused, rng, monkeypatch):
+    """Conv2D(relu) + MaxPooling2D + Dropout in training: the dropout is applied by the
+    conv+pool op, with the mask, gradients and generator draws of the layers run one by
+    one; a noise_shape (a mask not drawn by the counter hash) keeps the layer."""
+    calls = []
+    real = ops.conv_bias_relu_max_pool
+    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
+                        lambda *a, **k: calls.append(k.get("dropout_rate", 0)) or real(*a, **k))
+    shendu.utils.set_random_seed(3)
+    model = shendu.Sequential([shendu.Input((12, 12, 2)),
+                               layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
+                               layers.Dropout(0.5, **dropout_kw), layers.Flatten(),
+                               layers.Dense(3)])
+    x = rng.standard_normal((3, 12, 12, 2)).astype(np.float32)
+
+    def run(whole_model):
+        for v in model.trainable_weights:
+            v.grad = None
+        shendu.utils.set_random_seed(11)  # the global generator, for the seedless layer
+        if "seed" in dropout_kw:
+            model.layers[2]._generator = np.random.default_rng(dropout_kw["seed"])
+        if whole_model:
+            y = model(x, training=True)
+        else:
+            y = x
+            for layer in model.layers:
+                y = layer(y, training=True)
+        ops.sum(ops.square(y)).backward()
+        gen = model.layers[2]._generator or ops.random.default_generator()
+        after = gen.integers(1 << 30)
+        return [y.numpy(), after] + [np.array(v.grad) for v in model.trainable_weights]
+
+    got, want = run(True), run(False)
+    assert calls[0] == (0.5 if fused else 0)
+    assert got[1] == want[1]  # the generator advanced alike
+    for g, e in zip(got, want):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+    calls.clear()
+    y_inference = model(x, training=False).numpy()  # inference: no dropout to fuse
+    assert calls == [0]
+    assert not np.allclose(got[0], y_inference)  # the dropout did drop, in training
