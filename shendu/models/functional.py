@@ -1,5 +1,6 @@
 """Functional models: a graph of layers recorded by calling them on ``Input``s."""
 from ..layers.core import InputLayer
+from ..layers.regularization import Dropout
 from ..layers.layer import KerasTensor, Layer, _flatten, _map_structure
 from .model import Model
 
@@ -35,10 +36,12 @@ class Functional(Model):
         self.built = True
 
     def _conv_pool_pairs(self):
-        """{id(conv node): pool node} for each conv layer whose output is read by one
-        MaxPooling2D call and nothing else (not another layer, not a model output):
-        ``call`` runs the two as one op that never stores the conv's activation, as
-        Sequential does (``_Conv._call_with_max_pool`` decides whether the op applies)."""
+        """{id(conv node): (pool node, dropout node or None)} for each conv layer whose
+        output is read by one MaxPooling2D call and nothing else (not another layer, not a
+        model output): ``call`` runs the two as one op that never stores the conv's
+        activation, as Sequential does (``_Conv._call_with_max_pool`` decides whether the
+        op applies). A Dropout call that alone reads the pool's output is applied by that
+        op too, when training."""
         readers = {}
         for node in self._nodes:
             for t in node.parent_tensors:
@@ -53,7 +56,13 @@ class Functional(Model):
             users = readers.get(id(outs[0]), [])
             if len(users) == 1 and users[0].inputs is outs[0] \
                     and set(node.kwargs) <= {"training"} and not users[0].kwargs:
-                pairs[id(node)] = users[0]
+                pool = users[0]
+                pooled = _flatten(pool.outputs)
+                after = readers.get(id(pooled[0]), []) if len(pooled) == 1 else []
+                drop = after[0] if len(after) == 1 and type(after[0].layer) is Dropout \
+                    and after[0].inputs is pooled[0] and not after[0].kwargs \
+                    and id(pooled[0]) not in outputs else None
+                pairs[id(node)] = (pool, drop)
         return pairs
 
     def _order_nodes(self):
@@ -113,12 +122,16 @@ class Functional(Model):
             if id(node) in fused:
                 continue
             args = _map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.inputs)
-            pool = self._pool_after.get(id(node))
+            pool, drop = self._pool_after.get(id(node), (None, None))
             if pool is not None:
-                y = node.layer._call_with_max_pool(args, pool.layer)
-                if y is not None:  # (else the op does not apply: both layers run as usual)
-                    values[id(_flatten(pool.outputs)[0])] = y
-                    fused.add(id(pool))
+                if drop is not None and not drop.layer._fusable(training):
+                    drop = None
+                y = node.layer._call_with_max_pool(args, pool.layer,
+                                                   dropout=None if drop is None else drop.layer)
+                if y is not None:  # (else the op does not apply: the layers run as usual)
+                    last = pool if drop is None else drop
+                    values[id(_flatten(last.outputs)[0])] = y
+                    fused.update((id(pool), id(last)))
                     continue
             kwargs = dict(node.kwargs)
             if training is not None:

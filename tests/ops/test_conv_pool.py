@@ -340,3 +340,39 @@ def test_sequential_fuses_the_dropout_after_the_pool(dropout_kw, fused, rng, mon
     y_inference = model(x, training=False).numpy()  # inference: no dropout to fuse
     assert calls == [0]
     assert not np.allclose(got[0], y_inference)  # the dropout did drop, in training
+
+
+@pytest.mark.parametrize("read_twice", [False, True])
+def test_functional_fuses_the_dropout_after_the_pool(read_twice, rng, monkeypatch):
+    """Functional conv -> pool -> Dropout in training: the op applies the dropout when
+    the Dropout call alone reads the pool's output, with the layers' values, gradients
+    and generator draws."""
+    calls = []
+    real = ops.conv_bias_relu_max_pool
+    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
+                        lambda *a, **k: calls.append(k.get("dropout_rate", 0)) or real(*a, **k))
+    shendu.utils.set_random_seed(3)
+    inp = shendu.Input((12, 12, 2))
+    p = layers.MaxPooling2D(2)(layers.Conv2D(4, 3, activation="relu")(inp))
+    y = layers.Dense(3)(layers.Flatten()(layers.Dropout(0.5)(p)))
+    if read_twice:  # the pool's output also read elsewhere: the Dropout layer runs itself
+        y = layers.Concatenate()([y, layers.Dense(3)(layers.Flatten()(p))])
+    model = shendu.Model(inp, y)
+    x = rng.standard_normal((3, 12, 12, 2)).astype(np.float32)
+
+    def run(pairs):
+        monkeypatch.setattr(model, "_pool_after", pairs)
+        for v in model.trainable_weights:
+            v.grad = None
+        shendu.utils.set_random_seed(11)
+        out = model(x, training=True)
+        ops.sum(ops.square(out)).backward()
+        after = ops.random.default_generator().integers(1 << 30)
+        return [out.numpy(), after] + [np.array(v.grad) for v in model.trainable_weights]
+
+    got = run(model._conv_pool_pairs())
+    assert calls == [0 if read_twice else 0.5]
+    want = run({})
+    assert got[1] == want[1]
+    for g, e in zip(got, want):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
