@@ -7,10 +7,10 @@ arrays; cases a Numba loop does not cover (integer dtypes, 1-D/3-D pooling, ...)
 the reference. The loops are plain, serial ``@njit(cache=True)`` code: compiled once
 per machine and dtype, and never running while BLAS runs (see ``threads.py``).
 
-One exception: ``conv_pool_forward_chunks`` / ``conv_pool_backward_chunks`` are not
-overrides but runs of whole chunks of ops/conv_pool.py (columns, BLAS product, pool,
-bias + ReLU, dropout) in one call; that op calls them directly, and its tests compare
-them with its chunks run as the kernels above and NumPy products.
+One exception: ``conv_pool_forward_chunk`` / ``conv_pool_backward_chunk`` are not
+overrides but whole chunks of ops/conv_pool.py (columns, BLAS product, pool) in one
+call; that op calls them directly, and its tests compare them with its chunks run as
+the kernels above and NumPy products.
 
 Layouts are channels-last throughout, so the innermost loop runs over channels,
 contiguous in memory, and LLVM vectorizes it.
