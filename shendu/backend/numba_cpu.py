@@ -495,45 +495,6 @@ def conv_pool_backward_chunk(sgemm, x, w2, gy, arg, y, cols, gz, gcols, gw, gb, 
             _col2im2d(gcols, kh, kw, sh, sw, ph, pw, dh, dw, gx)
 
 
-@njit(**_JIT)
-def conv_pool_forward_chunks(sgemm, x, w2, b, cols, z, y, arg, bounds, j0, j1, kh, kw, sh, sw,
-                             ph, pw, dh, dw, keep, need_arg, drop_seed, drop_threshold,
-                             drop_scale):
-    """conv_pool_forward_chunk for chunks j0..j1-1, chunk j being samples bounds[j] to
-    bounds[j+1]: one call for a run of chunks, so the interpreter is not entered between
-    them. cols holds every sample's columns when ``keep``, else one chunk's (scratch, as
-    z); arg is a placeholder when not ``need_arg``. A chunk's dropout seed is drop_seed
-    advanced to its first element (see ops/conv_pool.py, _chunk_dropout)."""
-    per = y[0].size
-    for j in range(j0, j1):
-        i, e = bounds[j], bounds[j + 1]
-        c = cols[i:e] if keep else cols[:e - i]
-        a = arg[i:e] if need_arg else arg[0:1]
-        seed = drop_seed + np.uint64(i * per) * _GOLDEN
-        conv_pool_forward_chunk(sgemm, x[i:e], w2, b, c, z[:e - i], y[i:e], a, kh, kw, sh, sw,
-                                ph, pw, dh, dw, True, need_arg, seed, drop_threshold,
-                                drop_scale)
-
-
-@njit(**_JIT)
-def conv_pool_backward_chunks(sgemm, x, w2, gy, arg, y, cols, gz, gcols, gws, gbs, gx, bounds,
-                              j0, j1, kh, kw, sh, sw, ph, pw, dh, dw, keep, need_w, need_x,
-                              scale):
-    """conv_pool_backward_chunk for chunks j0..j1-1 (as conv_pool_forward_chunks), chunk j's
-    shares of gW and gb into gws[j] and gbs[j]. cols holds every sample's columns when
-    ``keep``, else one chunk's scratch (rebuilt per chunk); gz and gcols are scratch; gx
-    and gcols are placeholders when not ``need_x``."""
-    for j in range(j0, j1):
-        i, e = bounds[j], bounds[j + 1]
-        n = e - i
-        c = cols[i:e] if keep else cols[:n]
-        gc = gcols[:n] if need_x else gcols[0:1]
-        g = gx[i:e] if need_x else gx[0:1]
-        conv_pool_backward_chunk(sgemm, x[i:e], w2, gy[i:e], arg[i:e], y[i:e], c, gz[:n], gc,
-                                 gws[j], gbs[j], g, kh, kw, sh, sw, ph, pw, dh, dw,
-                                 need_w and not keep, need_w, need_x, scale)
-
-
 # --- bias + relu ----------------------------------------------------------------------
 
 

@@ -48,26 +48,3 @@ def in_order_sum(arrays):
     for a in arrays[1:]:
         total += a
     return total
-
-
-def each_run(run, n, parts, scratch):
-    """run(j0, j1, buffers) over runs of consecutive chunks covering 0..n-1: one run when
-    ``parts`` < 2, else ``parts`` threads each taking the next run nobody has taken, runs
-    of about half a thread's share (fewer calls than a chunk at a time, and still room to
-    even out a core that falls behind). ``scratch()`` makes one thread's buffers,
-    once per thread."""
-    parts = min(parts, n)
-    if parts < 2:
-        run(0, n, scratch())
-        return
-    size = max(1, n // (2 * parts))
-    claim = itertools.count(0, size)
-
-    def worker():
-        buffers = scratch()
-        for j in iter(lambda: next(claim), None):
-            if j >= n:
-                return
-            run(j, min(j + size, n), buffers)
-
-    parallel([worker] * parts)

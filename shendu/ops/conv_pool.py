@@ -203,64 +203,50 @@ def _chunk_dropout(drop, start, y):
 
 def _one_call_forward(one_call, x, w2, b, y, arg, keep, chunks, ksize, strides, pads,
                       dilation, conv_out, drop):
-    """Forward's chunks through numba_cpu.conv_pool_forward_chunks, a run of chunks per
-    call; returns all the columns when ``keep`` (else None: backward rebuilds them)."""
+    """Forward's chunks as numba_cpu.conv_pool_forward_chunk calls; returns all the
+    columns when ``keep`` (else None: backward rebuilds them)."""
     mod, sgemm = one_call
     cshape = conv_out + tuple(ksize) + (x.shape[-1],)
     full = workspace.empty((len(x),) + cshape, x.dtype) if keep else None
     geom = _geometry_args(ksize, strides, pads, dilation)
-    bounds, most = _bounds(chunks)
     F = w2.shape[1]
 
-    def scratch():
-        return (full if keep else workspace.empty((most,) + cshape, x.dtype),
-                workspace.empty((most,) + conv_out + (F,), x.dtype))
+    def chunk(j):
+        i, e = chunks[j]
+        cols = full[i:e] if keep else workspace.empty((e - i,) + cshape, x.dtype)
+        z = workspace.empty((e - i,) + conv_out + (F,), x.dtype)
+        mod.conv_pool_forward_chunk(sgemm, x[i:e], w2, b, cols, z, y[i:e],
+                                    _NO_ARG if arg is None else arg[i:e], *geom, True,
+                                    arg is not None, *_chunk_dropout(drop, i, y))
 
-    def run(j0, j1, buffers):
-        cols, z = buffers
-        mod.conv_pool_forward_chunks(sgemm, x, w2, b, cols, z, y,
-                                     _NO_ARG if arg is None else arg, bounds, j0, j1, *geom,
-                                     keep, arg is not None, *_chunk_dropout(drop, 0, y))
-
-    _chunking.each_run(run, len(chunks), split_parallelism(), scratch)
+    _each_chunk(chunk, len(chunks))
     return full
 
 
 def _one_call_backward(one_call, x, w2, gy, arg, y, cols, gx, need_w, need_x, chunks, ksize,
                        strides, pads, dilation, conv_out, scale):
-    """Backward's chunks through numba_cpu.conv_pool_backward_chunks, a run of chunks per
-    call, writing gx; returns every chunk's share of gW (as (K, F)) and gb. gy is taken
-    times ``scale``."""
+    """Backward's chunks as numba_cpu.conv_pool_backward_chunk calls, writing gx; returns
+    every chunk's share of gW (as (K, F)) and gb. gy is taken times ``scale``."""
     mod, sgemm = one_call
     K, F = w2.shape
     cshape = conv_out + tuple(ksize) + (x.shape[-1],)
     geom = _geometry_args(ksize, strides, pads, dilation)
-    bounds, most = _bounds(chunks)
     gws = np.empty((len(chunks), K, F), np.float32)
     gbs = np.empty((len(chunks), F), np.float32)
-    keep = cols is not None
 
-    def scratch():
-        c = cols if keep else \
-            workspace.empty((most,) + cshape, x.dtype) if need_w else _NO_6D
-        return (c, workspace.empty((most,) + conv_out + (F,), x.dtype),
-                workspace.empty((most,) + cshape, x.dtype) if need_x else _NO_6D)
+    def chunk(j):
+        i, e = chunks[j]
+        make = need_w and cols is None
+        c = cols[i:e] if cols is not None else \
+            workspace.empty((e - i,) + cshape, x.dtype) if make else _NO_6D
+        gz = workspace.empty((e - i,) + conv_out + (F,), x.dtype)
+        gcols = workspace.empty((e - i,) + cshape, x.dtype) if need_x else _NO_6D
+        mod.conv_pool_backward_chunk(sgemm, x[i:e], w2, gy[i:e], arg[i:e], y[i:e], c, gz, gcols,
+                                     gws[j], gbs[j], gx[i:e] if need_x else _NO_4D, *geom, make,
+                                     need_w, need_x, np.float32(scale))
 
-    def run(j0, j1, buffers):
-        c, gz, gcols = buffers
-        mod.conv_pool_backward_chunks(sgemm, x, w2, gy, arg, y, c, gz, gcols, gws, gbs,
-                                      gx if need_x else _NO_4D, bounds, j0, j1, *geom, keep,
-                                      need_w, need_x, np.float32(scale))
-
-    _chunking.each_run(run, len(chunks), split_parallelism(), scratch)
+    _each_chunk(chunk, len(chunks))
     return list(gws), list(gbs)
-
-
-def _bounds(chunks):
-    """The chunks' sample bounds as an array (chunk j: bounds[j] to bounds[j+1]) and the
-    largest chunk's size."""
-    bounds = np.array([i for i, _ in chunks] + [chunks[-1][1]], np.int64)
-    return bounds, int(np.diff(bounds).max())
 
 
 def _each_chunk(chunk, n):
