@@ -556,6 +556,81 @@ def bias_relu_grad(gy, y):
     return gx, gb
 
 
+# --- batch norm, channels last: x as (M, C), statistics per column ---------------------
+
+
+@njit(**_JIT)
+def _bn_moments(x, shift, s1, s2):
+    M, C = x.shape
+    for m in range(M):
+        xr = x[m]
+        for c in range(C):
+            d = xr[c] - shift[c]
+            s1[c] += d
+            s2[c] += d * d
+
+
+def bn_moments(x, shift):
+    if x.ndim != 2 or not _floats(x):
+        return get_reference("bn_moments")(x, shift)
+    s1, s2 = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    _bn_moments(np.ascontiguousarray(x), np.ascontiguousarray(shift, np.float64), s1, s2)
+    return s1, s2
+
+
+@njit(**_JIT)
+def _bn_grad_moments(gy, x, mean, s1, s2):
+    M, C = x.shape
+    for m in range(M):
+        gr, xr = gy[m], x[m]
+        for c in range(C):
+            g = np.float64(gr[c])
+            s1[c] += g
+            s2[c] += g * (xr[c] - mean[c])
+
+
+def bn_grad_moments(gy, x, mean):
+    if x.ndim != 2 or not _floats(gy, x):
+        return get_reference("bn_grad_moments")(gy, x, mean)
+    s1, s2 = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+    _bn_grad_moments(np.ascontiguousarray(gy), np.ascontiguousarray(x),
+                     np.ascontiguousarray(mean, np.float64), s1, s2)
+    return s1, s2
+
+
+@njit(**_JIT)
+def _bn_affine(x, center, a, b, y):
+    M, C = x.shape
+    for m in range(M):
+        xr, yr = x[m], y[m]
+        for c in range(C):
+            yr[c] = (xr[c] - center[c]) * a[c] + b[c]
+
+
+@njit(**_JIT)
+def _bn_affine_g(x, center, a, b, gy, gs, y):
+    M, C = x.shape
+    for m in range(M):
+        xr, gr, yr = x[m], gy[m], y[m]
+        for c in range(C):
+            yr[c] = (xr[c] - center[c]) * a[c] + b[c] + gr[c] * gs[c]
+
+
+def bn_affine(x, center, a, b, gy=None, g_scale=None, out=None):
+    arrays = (x, center, a, b) + (() if gy is None else (gy, g_scale))
+    if x.ndim != 2 or not _floats(*arrays) or (out is not None and (
+            out.dtype != x.dtype or not out.flags.c_contiguous or np.may_share_memory(out, x)
+            or (gy is not None and np.may_share_memory(out, gy)))):
+        return get_reference("bn_affine")(x, center, a, b, gy, g_scale, out)
+    y = np.empty_like(x) if out is None else out
+    x = np.ascontiguousarray(x)
+    if gy is None:
+        _bn_affine(x, center, a, b, y)
+    else:
+        _bn_affine_g(x, center, a, b, np.ascontiguousarray(gy), g_scale, y)
+    return y
+
+
 # --- dropout: counter-based mask ------------------------------------------------------
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -620,5 +695,8 @@ KERNELS = {
     "bias_relu": bias_relu,
     "bias_relu_grad": bias_relu_grad,
     "dropout_apply": dropout_apply,
+    "bn_moments": bn_moments,
+    "bn_grad_moments": bn_grad_moments,
+    "bn_affine": bn_affine,
     "adam_update": adam_update,
 }

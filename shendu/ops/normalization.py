@@ -15,9 +15,52 @@ which is the compact (gamma/sigma)/m * (m gy - sum gy - xhat sum(gy xhat)).
 """
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import kernel, workspace
+from ..backend.threads import split_parallelism
+from . import _chunking
 from ._util import data_of, normalize_axis
+
+# Channels-last batch norm (statistics over every axis but the last) goes through the
+# kernels below in row blocks of about this many bytes of x, shared by the cores where
+# the step allows (ops/_chunking.py); the per-block sums are added in block order.
+BN_BLOCK_BYTES = 1 << 20
+BN_BLOCKS_MULTIPLE = 4
+
+
+# --- the channels-last kernels: x as an (M, C) matrix, statistics per column -----------
+# Sums are taken in float64 around a per-channel shift s (the first row), so that
+# var = mean((x - s)^2) - mean(x - s)^2 loses nothing to cancellation when |mean| >> std.
+
+
+@backend.reference("bn_moments")
+def bn_moments(x, shift):
+    """(sum_m (x - s), sum_m (x - s)^2) per column, in float64 (s = ``shift``, float64)."""
+    d = x.astype(np.float64) - shift
+    return d.sum(axis=0), (d * d).sum(axis=0)
+
+
+@backend.reference("bn_grad_moments")
+def bn_grad_moments(gy, x, mean):
+    """(sum_m gy, sum_m gy (x - mean)) per column, in float64 (mean float64)."""
+    g = gy.astype(np.float64)
+    return g.sum(axis=0), (g * (x.astype(np.float64) - mean)).sum(axis=0)
+
+
+@backend.reference("bn_affine")
+def bn_affine(x, center, a, b, gy=None, g_scale=None, out=None):
+    """out = (x - center) * a + b, plus gy * g_scale when ``gy`` is given, per column
+    (center, a, b, g_scale of x's dtype, shape (C,)): the forward y = xhat gamma + beta
+    and the input gradient gx = A gy + B (x - mean) + C' are both this one pass."""
+    y = (x - center) * a + b
+    if gy is not None:
+        y += gy * g_scale
+    if out is None:
+        return y
+    out[...] = y
+    return out
 
 
 def _normalize_fused(x, axes, epsilon):
@@ -50,6 +93,10 @@ class BatchNorm(Function):
     """
 
     def forward(ctx, x, gamma, beta, axes, param_shape, epsilon, stats):
+        if axes == tuple(range(x.ndim - 1)) and x.dtype.kind == "f" and x.size \
+                and gamma.dtype == beta.dtype == x.dtype:
+            return _channels_last_forward(ctx, x, gamma, beta, epsilon, stats)
+        ctx.rows = None
         xhat, inv, mean, var = _normalize_fused(x, axes, epsilon)
         gamma_b = gamma.reshape(param_shape)
         ctx.save_for_backward(xhat, inv, gamma_b)
@@ -58,6 +105,8 @@ class BatchNorm(Function):
         return xhat * gamma_b + beta.reshape(param_shape)
 
     def backward(ctx, gy):
+        if ctx.rows is not None:
+            return _channels_last_backward(ctx, gy)
         xhat, inv, gamma_b = ctx.saved
         need_x, need_gamma, need_beta = ctx.needs_input_grad
         axes = ctx.axes
@@ -65,6 +114,73 @@ class BatchNorm(Function):
         gg = (gy * xhat).sum(axis=axes).reshape(ctx.gamma_shape) if need_gamma else None
         gb = gy.sum(axis=axes).reshape(ctx.gamma_shape) if need_beta else None
         return gx, gg, gb
+
+
+def _row_blocks(x2):
+    return _chunking.chunks(len(x2), x2.shape[1] * x2.itemsize, BN_BLOCK_BYTES,
+                            BN_BLOCKS_MULTIPLE)
+
+
+def _block_sums(fn, blocks):
+    """fn(i, e) -> (a, b) for every row block, shared by the cores; the sums in order."""
+    parts = [None] * len(blocks)
+
+    def block(j):
+        parts[j] = fn(*blocks[j])
+
+    _chunking.each_chunk(block, len(blocks), split_parallelism())
+    return (_chunking.in_order_sum([p[0] for p in parts]),
+            _chunking.in_order_sum([p[1] for p in parts]))
+
+
+def _each_block(fn, blocks):
+    _chunking.each_chunk(lambda j: fn(*blocks[j]), len(blocks), split_parallelism())
+
+
+def _channels_last_forward(ctx, x, gamma, beta, epsilon, stats):
+    """BatchNorm.forward for statistics over every axis but the last, x as (M, C): one
+    pass for the sums (kernel ``bn_moments``), one for y (``bn_affine``). Saves x, the
+    mean and 1/sigma instead of xhat: backward recomputes xhat as it goes."""
+    x2 = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+    M, dt = len(x2), x.dtype
+    ctx.rows = blocks = _row_blocks(x2)
+    shift = x2[0].astype(np.float64)
+    s1, s2 = _block_sums(lambda i, e: kernel("bn_moments")(x2[i:e], shift), blocks)
+    d = s1 / M
+    mean, var = shift + d, np.maximum(s2 / M - d * d, 0.0)
+    inv = 1.0 / np.sqrt(var + epsilon)
+    y2 = workspace.empty(x2.shape, dt)
+    a, center = (gamma * inv).astype(dt), mean.astype(dt)
+    _each_block(lambda i, e: kernel("bn_affine")(x2[i:e], center, a, beta, out=y2[i:e]), blocks)
+    ctx.save_for_backward(x2, mean, inv, gamma)
+    stats["mean"], stats["var"] = mean.astype(dt), var.astype(dt)
+    return y2.reshape(x.shape)
+
+
+def _channels_last_backward(ctx, gy):
+    """BatchNorm.backward for the channels-last forward: one pass for sum(gy) and
+    sum(gy (x - mean)) (kernel ``bn_grad_moments``), one for gx (``bn_affine``):
+
+        ggamma = sum(gy xhat) = inv * sum(gy (x - mean)),   gbeta = sum(gy),
+        gx = gamma inv gy - (gamma inv^2 ggamma / M)(x - mean) - gamma inv gbeta / M.
+    """
+    x2, mean, inv, gamma = ctx.saved
+    need_x, need_gamma, need_beta = ctx.needs_input_grad
+    M, C, dt, blocks = len(x2), x2.shape[1], x2.dtype, ctx.rows
+    g2 = np.ascontiguousarray(gy, dt).reshape(-1, C)
+    sg, sgd = _block_sums(lambda i, e: kernel("bn_grad_moments")(g2[i:e], x2[i:e], mean),
+                          blocks)
+    gg = sgd * inv
+    gx = None
+    if need_x:
+        k = gamma.astype(np.float64) * inv
+        gx2 = workspace.empty(g2.shape, dt)
+        A, B, Cc = k.astype(dt), (-k * inv * gg / M).astype(dt), (-k * sg / M).astype(dt)
+        center = mean.astype(dt)
+        _each_block(lambda i, e: kernel("bn_affine")(x2[i:e], center, B, Cc, g2[i:e], A,
+                                                     out=gx2[i:e]), blocks)
+        gx = gx2.reshape(gy.shape)
+    return (gx, gg.astype(dt) if need_gamma else None, sg.astype(dt) if need_beta else None)
 
 
 class LayerNorm(Function):

@@ -30,7 +30,7 @@ def non_contiguous(a):
 def test_every_kernel_has_a_fast_version_and_a_test():
     assert set(FAST) == set(backend.names())
     tested = {"im2col", "col2im", "max_pool_forward", "max_pool_backward",
-              "max_pool_relu_backward", "bias_relu",
+              "max_pool_relu_backward", "bias_relu", "bn_moments", "bn_grad_moments", "bn_affine",
               "bias_relu_grad", "dropout_apply", "adam_update"}
     assert tested == set(FAST)
 
@@ -175,6 +175,30 @@ def test_max_pool_matches_reference(case, dtype, ties, rng):
         assert np.all(np.abs(b - exact) <= TOL[dtype]["atol"] * (1 + scale))
     np.testing.assert_array_equal(g_ref, both("max_pool_backward")[1](
         gy, arg, x.shape, pool, strides, pads, out) * (a > 0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 3), (7, 5), (300, 32), (64, 130)])
+def test_batch_norm_kernels_match_reference(shape, dtype, rng):
+    x = non_contiguous((rng.standard_normal(shape) * 3 + 100).astype(dtype))  # |mean| >> std
+    gy = rng.standard_normal(shape).astype(dtype)
+    shift, mean = x[0].astype(np.float64), x.astype(np.float64).mean(axis=0)
+    for name, args in [("bn_moments", (x, shift)), ("bn_grad_moments", (gy, x, mean))]:
+        fast, ref = both(name)
+        for f, r in zip(fast(*args), ref(*args)):
+            assert f.dtype == np.float64
+            np.testing.assert_allclose(f, r, rtol=1e-10, atol=1e-9 * shape[0])
+    c, a, b, gs = (rng.standard_normal(shape[1]).astype(dtype) for _ in range(4))
+    fast, ref = both("bn_affine")
+    for extra in [(), (gy, gs)]:
+        want = ref(x, c, a, b, *extra)
+        out = np.empty(shape, dtype)
+        assert fast(x, c, a, b, *extra, out=out) is out
+        np.testing.assert_allclose(out, want, **TOL[dtype])
+        np.testing.assert_allclose(fast(x, c, a, b, *extra), want, **TOL[dtype])
+    inplace = x.copy()  # an out that is the input: the reference's buffered NumPy ops
+    fast(inplace, c, a, b, out=inplace)
+    np.testing.assert_allclose(inplace, ref(x, c, a, b), **TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -56,6 +56,64 @@ def test_batch_norm_gradcheck(xs, axis):
               rng.standard_normal(xs), rng.standard_normal(cshape), rng.standard_normal(cshape))
 
 
+@pytest.mark.parametrize("shape", [(5, 3), (4, 6, 5, 3), (2, 300, 7)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_channels_last_batch_norm_matches_the_general_path(shape, dtype, parts, monkeypatch):
+    """Statistics over every axis but the last go through the bn_* kernels in row blocks
+    (shared by threads): the same y, statistics and gradients as the general path."""
+    import importlib
+    norm = importlib.import_module("shendu.ops.normalization")
+    monkeypatch.setattr(norm, "BN_BLOCK_BYTES", 64)  # several row blocks
+    monkeypatch.setattr(norm, "split_parallelism", lambda: parts)
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal(shape) * 2 + 50).astype(dtype)  # a mean far from 0
+    g, b = (rng.standard_normal(shape[-1]).astype(dtype) for _ in range(2))
+    gy = rng.standard_normal(shape).astype(dtype)
+
+    def run():
+        ts = [Tensor(a, requires_grad=True) for a in (x, g, b)]
+        y, mean, var = ops.batch_norm(*ts, axis=-1)
+        rows = y._ctx.rows  # (before backward releases the node)
+        (y * Tensor(gy)).sum().backward()
+        return rows, [y.numpy(), mean.numpy(), var.numpy()] + [t.grad for t in ts]
+
+    rows, fast = run()
+    assert rows is not None and len(rows) > 1  # the kernels, in several row blocks
+    with monkeypatch.context() as m:
+        m.setattr(norm.BatchNorm, "forward", _general_forward(norm))
+        rows, want = run()
+    assert rows is None
+    tol = dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
+    for name, f, w in zip(["y", "mean", "var", "gx", "ggamma", "gbeta"], fast, want):
+        assert f.dtype == dtype, name
+        np.testing.assert_allclose(f, w, err_msg=name, **tol)
+
+
+def _general_forward(norm):
+    """BatchNorm.forward forced onto the general (any axes) path."""
+    def forward(ctx, x, gamma, beta, axes, param_shape, epsilon, stats):
+        ctx.rows = None
+        xhat, inv, mean, var = norm._normalize_fused(x, axes, epsilon)
+        gamma_b = gamma.reshape(param_shape)
+        ctx.save_for_backward(xhat, inv, gamma_b)
+        ctx.axes, ctx.gamma_shape = axes, gamma.shape
+        stats["mean"], stats["var"] = mean.reshape(gamma.shape), var.reshape(gamma.shape)
+        return xhat * gamma_b + beta.reshape(param_shape)
+    return forward
+
+
+def test_channels_last_batch_norm_gradcheck(monkeypatch):
+    import importlib
+    norm = importlib.import_module("shendu.ops.normalization")
+    monkeypatch.setattr(norm, "BN_BLOCK_BYTES", 64)
+    monkeypatch.setattr(norm, "split_parallelism", lambda: 2)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4, 5)) + 5
+    g, b = rng.standard_normal(5), rng.standard_normal(5)
+    gradcheck(lambda a, c, d: ops.batch_norm(a, c, d, axis=-1)[0], x, g, b)
+
+
 def test_batch_norm_without_scale_and_offset():
     x = np.random.default_rng(2).standard_normal((4, 3))
     y, _, _ = ops.batch_norm(x, None, None)
