@@ -129,9 +129,11 @@ class _ConvBase(Layer):
         return self.add_weight((filters,), self.bias_initializer, regularizer=self.bias_regularizer,
                                constraint=self.bias_constraint, name="bias")
 
-    def _finish(self, y, batch, fused=False):
+    def _finish(self, y, batch, fused=False, biased=False):
         if fused:
             pass  # bias and activation already applied
+        elif biased:
+            y = self.activation(y)  # the bias already added (ops.conv_bias)
         elif self.bias is not None and self.activation is activations.relu:
             y = ops.bias_relu(y, self.bias)  # the common case, fused into one pass
         else:
@@ -218,6 +220,11 @@ class _Conv(_ConvBase):
             y = ops.conv_bias_relu(inputs, self.kernel, self.bias, strides=self.strides,
                                    padding=padding, dilation_rate=self.dilation_rate)
             return self._finish(y, inputs.shape[0], fused=True)
+        if self.groups == 1 and self.bias is not None:
+            # the bias added to each piece of the product while it is in cache
+            y = ops.conv_bias(inputs, self.kernel, self.bias, strides=self.strides,
+                              padding=padding, dilation_rate=self.dilation_rate)
+            return self._finish(y, inputs.shape[0], biased=True)
         if self.groups == 1:
             y = self._conv(inputs, self.kernel, padding)
         else:

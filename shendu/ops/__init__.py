@@ -9,7 +9,7 @@ from .activation import (bias_relu, elu, gelu, hard_sigmoid, leaky_relu, log_sof
 from .creation import (arange, convert_to_tensor, eye, full, full_like, ones, ones_like,  # noqa: F401
                        rand, randint, randn, zeros, zeros_like)
 from .conv_pool import conv_bias_relu_max_pool  # noqa: F401
-from .conv import (conv, conv1d, conv_bias_relu, conv1d_transpose, conv2d, conv2d_transpose, conv3d,  # noqa: F401
+from .conv import (conv, conv1d, conv_bias, conv_bias_relu, conv1d_transpose, conv2d, conv2d_transpose, conv3d,  # noqa: F401
                    conv3d_transpose, conv_transpose, depthwise_conv, depthwise_conv1d,
                    depthwise_conv2d)
 from .elementwise import (abs, absolute, add, cast, clip, divide, equal, exp, greater,  # noqa: F401

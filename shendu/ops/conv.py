@@ -294,12 +294,13 @@ def _split_forward(ctx, x, w, out, epilogue):
     return y
 
 
-def _split_backward(ctx, gy, x, w, cols, need_x, need_w, relu_y=None):
+def _split_backward(ctx, gy, x, w, cols, need_x, need_w, relu_y=None, bias_grad=False):
     """Conv.backward over forward's chunks, shared by the cores: per chunk its share of
     gW = cols^T gy (the columns rebuilt if not kept) and gx = col2im(gy W^T); the
     shares of gW are added in chunk order. With ``relu_y`` (ConvBiasRelu's output), gy
-    is first taken through the bias and ReLU per chunk (kernel ``bias_relu_grad``) and
-    the shares of gb are returned too (else None)."""
+    is first taken through the bias and ReLU per chunk (kernel ``bias_relu_grad``); the
+    shares of gb are then returned too, as with ``bias_grad`` (ConvBias: gb = sum gy);
+    else None."""
     strides, pads, dilation = ctx.geom
     ksize, F, chunks = w.shape[:-2], w.shape[-1], ctx.chunks
     P, K = math.prod(gy.shape[1:-1]), w[..., 0].size
@@ -313,6 +314,8 @@ def _split_backward(ctx, gy, x, w, cols, need_x, need_w, relu_y=None):
         g = g2[i * P:e * P]
         if y2 is not None:
             g, gbs[j] = kernel("bias_relu_grad")(g, y2[i * P:e * P])
+        elif bias_grad:
+            gbs[j] = g.sum(axis=0)
         if need_w:
             c = cols[j] if cols is not None else \
                 kernel("im2col")(x[i:e], ksize, strides, pads, dilation).reshape(-1, K)
@@ -329,7 +332,7 @@ def _split_backward(ctx, gy, x, w, cols, need_x, need_w, relu_y=None):
 
     _chunking.each_chunk(chunk, len(chunks), split_parallelism())
     gw = _chunking.in_order_sum(gws).reshape(w.shape) if need_w else None
-    return gx, gw, (None if y2 is None else _chunking.in_order_sum(gbs))
+    return gx, gw, (_chunking.in_order_sum(gbs) if y2 is not None or bias_grad else None)
 
 
 class ConvBiasRelu(Conv):
@@ -357,6 +360,26 @@ class ConvBiasRelu(Conv):
         gz, gb = backend.kernel("bias_relu_grad")(gy, ctx.y)
         gx, gw = Conv.backward(ctx, gz)
         return gx, gw, (gb if ctx.needs_input_grad[2] else None)
+
+
+class ConvBias(Conv):
+    """y = conv(x, W) + b: a conv layer with bias and no activation (or one applied
+    after) as one op. gb = sum of gy over all but the last axis; gx and gW as Conv's.
+    The bias is added in place to each piece of the product while it is in cache."""
+
+    def forward(ctx, x, w, b, strides, pads, dilation):
+        bb = b.astype(np.result_type(x, w), copy=False)
+        return Conv.forward(ctx, x, w, strides, pads, dilation,
+                            epilogue=lambda z: np.add(z, bb, out=z))
+
+    def backward(ctx, gy):
+        x, w, cols = ctx.saved
+        need_x, need_w, need_b = ctx.needs_input_grad
+        if ctx.chunks is not None:
+            return _split_backward(ctx, np.ascontiguousarray(gy, x.dtype), x, w, cols, need_x,
+                                   need_w, bias_grad=need_b)
+        gx, gw = Conv.backward(ctx, gy)
+        return gx, gw, (gy.reshape(-1, gy.shape[-1]).sum(axis=0) if need_b else None)
 
 
 class ConvTranspose(Function):
@@ -482,6 +505,16 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 
 conv1d = conv2d = conv3d = conv
+
+
+def conv_bias(inputs, kernel, bias, strides=1, padding="valid", dilation_rate=1):
+    """conv(inputs, kernel) + bias as one op (what a Conv layer with a bias computes
+    before its activation); arguments as :func:`conv`, bias of shape (C_out,)."""
+    _check_conv_args("conv", data_of(inputs), data_of(kernel))
+    strides, pads, dilation = _conv_geometry("conv", np.shape(data_of(inputs)),
+                                             np.shape(data_of(kernel)), strides, padding,
+                                             dilation_rate)
+    return ConvBias.apply(inputs, kernel, bias, strides=strides, pads=pads, dilation=dilation)
 
 
 def conv_bias_relu(inputs, kernel, bias, strides=1, padding="valid", dilation_rate=1):

@@ -177,6 +177,8 @@ def test_split_conv_gradcheck(padding, strides, monkeypatch, rng):
         gradcheck(lambda a, k: shendu.ops.conv(a, k, strides=strides, padding=padding), x, w)
         gradcheck(lambda a, k, c: shendu.ops.conv_bias_relu(a, k, c, strides=strides,
                                                             padding=padding), x, w, b)
+        gradcheck(lambda a, k, c: shendu.ops.conv_bias(a, k, c, strides=strides,
+                                                       padding=padding), x, w, b)
         x1, w1 = x[:, 0], w[0]  # 1-D: the reference columns, the same chunks
         y1 = shendu.ops.conv(shendu.Variable(x1), w1, strides=strides, padding=padding)
         assert y1._ctx.chunks is not None

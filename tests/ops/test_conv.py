@@ -87,6 +87,16 @@ def test_conv_gradcheck(xs, ks, s, p, d):
               rng.standard_normal(xs), rng.standard_normal(ks))
 
 
+@pytest.mark.parametrize("xs,ks,s,p,d", CONV_CASES)
+def test_conv_bias_is_conv_plus_bias_and_gradcheck(xs, ks, s, p, d):
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal(xs), rng.standard_normal(ks), rng.standard_normal(ks[-1])
+    np.testing.assert_allclose(ops.conv_bias(x, w, b, s, p, dilation_rate=d).numpy(),
+                               ops.conv(x, w, s, p, dilation_rate=d).numpy() + b,
+                               rtol=1e-12, atol=1e-12)
+    gradcheck(lambda x, w, b: ops.conv_bias(x, w, b, s, p, dilation_rate=d), x, w, b)
+
+
 DEPTHWISE_CASES = [
     ((2, 5, 6, 2), (3, 2, 2, 2), 1, "valid", 1),
     ((1, 7, 5, 3), (3, 3, 3, 1), 2, "same", 1),
