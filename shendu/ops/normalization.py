@@ -117,6 +117,8 @@ class BatchNorm(Function):
 
 
 def _row_blocks(x2):
+    if x2.nbytes <= BN_BLOCK_BYTES:  # (a Dense layer's batch: one block, no thread to wake)
+        return [(0, len(x2))]
     return _chunking.chunks(len(x2), x2.shape[1] * x2.itemsize, BN_BLOCK_BYTES,
                             BN_BLOCKS_MULTIPLE)
 

@@ -64,7 +64,7 @@ def test_channels_last_batch_norm_matches_the_general_path(shape, dtype, parts, 
     (shared by threads): the same y, statistics and gradients as the general path."""
     import importlib
     norm = importlib.import_module("shendu.ops.normalization")
-    monkeypatch.setattr(norm, "BN_BLOCK_BYTES", 64)  # several row blocks
+    monkeypatch.setattr(norm, "BN_BLOCK_BYTES", 16)  # several row blocks
     monkeypatch.setattr(norm, "split_parallelism", lambda: parts)
     rng = np.random.default_rng(1)
     x = (rng.standard_normal(shape) * 2 + 50).astype(dtype)  # a mean far from 0
@@ -88,6 +88,18 @@ def test_channels_last_batch_norm_matches_the_general_path(shape, dtype, parts, 
     for name, f, w in zip(["y", "mean", "var", "gx", "ggamma", "gbeta"], fast, want):
         assert f.dtype == dtype, name
         np.testing.assert_allclose(f, w, err_msg=name, **tol)
+
+
+def test_small_channels_last_batch_norm_is_one_block(monkeypatch):
+    """A Dense layer's batch (<= BN_BLOCK_BYTES) is one block: no thread to wake."""
+    import importlib
+    norm = importlib.import_module("shendu.ops.normalization")
+    monkeypatch.setattr(norm, "split_parallelism", lambda: 2)
+    x = Tensor(np.random.default_rng(0).standard_normal((128, 64)).astype(np.float32),
+               requires_grad=True)
+    assert ops.batch_norm(x, None, None)[0]._ctx.rows == [(0, 128)]
+    big = Tensor(np.zeros((128, 32, 32, 8), np.float32), requires_grad=True)
+    assert len(ops.batch_norm(big, None, None)[0]._ctx.rows) % norm.BN_BLOCKS_MULTIPLE == 0
 
 
 def _general_forward(norm):
