@@ -8,8 +8,8 @@ the reference. The loops are plain, serial ``@njit(cache=True)`` code: compiled 
 per machine and dtype, and never running while BLAS runs (see ``threads.py``).
 
 One exception: ``conv_pool_forward_chunk`` / ``conv_pool_backward_chunk`` are not
-overrides but whole chunks of ops/conv_pool.py (columns, BLAS product, pool) in one
-call; that op calls them directly, and its tests compare them with its chunks run as
+overrides but whole chunks of ops/conv_pool.py (columns, BLAS product, pool, bias +
+ReLU, a fused dropout) in one call; that op calls them directly, and its tests compare them with its chunks run as
 the kernels above and NumPy products.
 
 Layouts are channels-last throughout, so the innermost loop runs over channels,
@@ -384,8 +384,8 @@ def max_pool_relu_backward(gy, arg, y, x_shape, pool, strides, pads, out):
 # --- conv + bias + ReLU + 2x2 max pool, one chunk of samples per call -------------------
 # The per-chunk bodies of ops/conv_pool.py (see its docstring for the math) for float32
 # and the common pool (2x2, stride 2), as one call each: the columns, NumPy's BLAS sgemm
-# (shendu.backend.blas; 101 row-major, 111 not transposed, 112 transposed), the pool and
-# the bias + ReLU, with the GIL released throughout. Called from Python, the same chunk
+# (shendu.backend.blas; 101 row-major, 111 not transposed, 112 transposed), the pool, the
+# bias + ReLU and a fused dropout, with the GIL released throughout. Called from Python, the same chunk
 # is five kernel calls and a product, each paying the interpreter, and the threads that
 # share a step's chunks queue for the GIL between them.
 
