@@ -425,13 +425,8 @@ def _bias_relu_in_place(y, b):
 
 @njit(**_JIT)
 def _dropout_in_place(y, seed, threshold, scale):
-    s30, s27, s31, s40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
     for i in range(y.size):
-        z = seed + np.uint64(i) * _GOLDEN
-        z = (z ^ (z >> s30)) * _M1
-        z = (z ^ (z >> s27)) * _M2
-        z = z ^ (z >> s31)
-        if (z >> s40) >= threshold:
+        if _keep(seed, i, threshold):
             y[i] = y[i] * scale
         else:
             y[i] = 0
@@ -638,15 +633,21 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
+@njit(inline="always", **_JIT)
+def _keep(seed, i, threshold):
+    """Whether element i is kept: the top 24 bits of splitmix64(seed + i * golden), read
+    as an integer, are >= threshold (see ops.random.dropout_apply)."""
+    z = seed + np.uint64(i) * _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)) >= threshold
+
+
 @njit(**_PJIT)
 def _dropout(x, seed, threshold, scale, y):
-    s30, s27, s31, s40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
     for i in prange(x.size):
-        z = seed + np.uint64(i) * _GOLDEN
-        z = (z ^ (z >> s30)) * _M1
-        z = (z ^ (z >> s27)) * _M2
-        z = z ^ (z >> s31)
-        if (z >> s40) >= threshold:
+        if _keep(seed, i, threshold):
             y[i] = x[i] * scale
         else:
             y[i] = 0
