@@ -210,6 +210,15 @@ def test_chunks_cover_the_batch_evenly(n, per_sample, budget, multiple, monkeypa
     assert few <= len(chunks) < few + multiple or len(chunks) == n
 
 
+def _spy_on_fused_op(monkeypatch):
+    """A list that gets each call of ops.conv_bias_relu_max_pool (its dropout_rate, 0
+    when none) while the op still runs."""
+    calls, real = [], ops.conv_bias_relu_max_pool
+    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
+                        lambda *a, **k: calls.append(k.get("dropout_rate", 0)) or real(*a, **k))
+    return calls
+
+
 def _convnet(activation="relu", pool_padding="valid"):
     shendu.utils.set_random_seed(3)
     return shendu.Sequential([shendu.Input((12, 12, 2)),
@@ -228,10 +237,7 @@ def _layer_by_layer(model, x):
                          [("relu", "valid", True), ("tanh", "valid", False),
                           ("relu", "same", False)])
 def test_sequential_fuses_conv_relu_and_its_pool(activation, pool_padding, fused, rng, monkeypatch):
-    calls = []
-    real = ops.conv_bias_relu_max_pool
-    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = _spy_on_fused_op(monkeypatch)
     model = _convnet(activation, pool_padding)
     x = rng.standard_normal((3, 12, 12, 2)).astype(np.float32)
     y = model(x)
@@ -272,10 +278,7 @@ def _functional(shape):
 
 @pytest.mark.parametrize("shape, fused", [("pool", True), ("output", False), ("branch", False)])
 def test_functional_fuses_a_conv_read_only_by_its_pool(shape, fused, rng, monkeypatch):
-    calls = []
-    real = ops.conv_bias_relu_max_pool
-    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = _spy_on_fused_op(monkeypatch)
     model = _functional(shape)
     x = rng.standard_normal((3, 12, 12, 2)).astype(np.float32)
     got = model(x)
@@ -303,10 +306,7 @@ def test_sequential_fuses_the_dropout_after_the_pool(dropout_kw, fused, rng, mon
     """Conv2D(relu) + MaxPooling2D + Dropout in training: the dropout is applied by the
     conv+pool op, with the mask, gradients and generator draws of the layers run one by
     one; a noise_shape (a mask not drawn by the counter hash) keeps the layer."""
-    calls = []
-    real = ops.conv_bias_relu_max_pool
-    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
-                        lambda *a, **k: calls.append(k.get("dropout_rate", 0)) or real(*a, **k))
+    calls = _spy_on_fused_op(monkeypatch)
     shendu.utils.set_random_seed(3)
     model = shendu.Sequential([shendu.Input((12, 12, 2)),
                                layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
@@ -347,10 +347,7 @@ def test_functional_fuses_the_dropout_after_the_pool(read_twice, rng, monkeypatc
     """Functional conv -> pool -> Dropout in training: the op applies the dropout when
     the Dropout call alone reads the pool's output, with the layers' values, gradients
     and generator draws."""
-    calls = []
-    real = ops.conv_bias_relu_max_pool
-    monkeypatch.setattr(ops, "conv_bias_relu_max_pool",
-                        lambda *a, **k: calls.append(k.get("dropout_rate", 0)) or real(*a, **k))
+    calls = _spy_on_fused_op(monkeypatch)
     shendu.utils.set_random_seed(3)
     inp = shendu.Input((12, 12, 2))
     p = layers.MaxPooling2D(2)(layers.Conv2D(4, 3, activation="relu")(inp))
