@@ -169,6 +169,9 @@ def test_gradcheck(case, rng, monkeypatch):
     w = rng.standard_normal(k + (shape[-1], filters))
     b = 0.5 * rng.standard_normal(filters)
     gradcheck(lambda x, w, b: ops.conv_bias_relu_max_pool(x, w, b, **conv_kw, **pool_kw), x, w, b)
+    # with a fused dropout (its mask a fixed function of the seed)
+    gradcheck(lambda x, w, b: ops.conv_bias_relu_max_pool(
+        x, w, b, **conv_kw, **pool_kw, dropout_rate=0.3, dropout_seed=7), x, w, b)
 
 
 def test_inference_keeps_no_graph_and_matches(rng):
