@@ -411,7 +411,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     import shendu
-    from shendu.backend.threads import default_num_threads
+    from shendu.kernels.threads import default_num_threads
     threads = args.threads or default_num_threads()
     shendu.config.set_num_threads(threads)
     if have_torch():

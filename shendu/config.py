@@ -48,7 +48,7 @@ def enable_determinism():
     (through threadpoolctl, until ``disable_determinism()``; ``set_num_threads`` then
     only records its value), so a product sums in the same order whatever thread count
     is set. Everything else already has a fixed order: the NumPy reference ops, and
-    shendu's Numba kernels (``shendu/backend``), whose sums do not depend on the thread
+    shendu's Numba kernels (``shendu/kernels``), whose sums do not depend on the thread
     count (serial loops, or a fixed number of blocks added in a fixed order). Every random
     draw (initializers, dropout, shuffling, augmentation) comes from generators that
     ``shendu.utils.set_random_seed`` seeds and that checkpoints save.
@@ -69,7 +69,7 @@ def enable_determinism():
     """
     global _DETERMINISTIC
     _DETERMINISTIC = True
-    from .backend.threads import pin_blas_to_one_thread
+    from .kernels.threads import pin_blas_to_one_thread
     if not pin_blas_to_one_thread(True):
         import warnings
         warnings.warn("enable_determinism: threadpoolctl is not installed, so BLAS threads "
@@ -81,7 +81,7 @@ def disable_determinism():
     """Undo ``enable_determinism()``: BLAS gets its thread limits back."""
     global _DETERMINISTIC
     _DETERMINISTIC = False
-    from .backend.threads import pin_blas_to_one_thread
+    from .kernels.threads import pin_blas_to_one_thread
     pin_blas_to_one_thread(False)
 
 
@@ -90,27 +90,27 @@ def is_determinism_enabled():
     return _DETERMINISTIC
 
 
-# ---- speed: fast kernels and threads (the machinery lives in shendu/backend) -------------
+# ---- speed: fast kernels and threads (the machinery lives in shendu/kernels) -------------
 def set_backend_kernels(enabled):
     """Use the fast (Numba) kernels when True, the plain NumPy references when False.
 
     The default is True unless the environment sets ``SHENDU_KERNELS=numpy``.
     """
-    from .backend import set_kernels_enabled
+    from .kernels import set_kernels_enabled
     set_kernels_enabled(enabled)
 
 
 def backend_kernels_enabled():
-    from .backend import kernels_enabled
+    from .kernels import kernels_enabled
     return kernels_enabled()
 
 
 def set_num_threads(n):
     """Threads for BLAS matrix products and the Numba kernels (one shared budget)."""
-    from .backend.threads import set_num_threads as _set
+    from .kernels.threads import set_num_threads as _set
     _set(n)
 
 
 def get_num_threads():
-    from .backend.threads import get_num_threads as _get
+    from .kernels.threads import get_num_threads as _get
     return _get()

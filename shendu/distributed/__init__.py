@@ -117,7 +117,7 @@ def set_num_threads(n):
     from .. import config
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)  # for anything started later (and BLAS not loaded yet)
-    config.set_num_threads(n)  # the one thread budget (shendu/backend/threads.py)
+    config.set_num_threads(n)  # the one thread budget (shendu/kernels/threads.py)
 
 
 def __getattr__(name):

@@ -8,7 +8,7 @@ kept per chunk and added in chunk order, so they do not depend on which core did
 """
 import itertools
 
-from ..backend.threads import parallel
+from ..kernels.threads import parallel
 
 
 def chunks(n, per_sample, budget, multiple):

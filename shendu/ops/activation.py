@@ -3,9 +3,9 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import kernels
 from ..autograd.function import Function
-from ..backend import kernel, workspace
+from ..kernels import kernel, workspace
 from ._util import normalize_axis
 
 
@@ -34,7 +34,7 @@ class Relu(Function):
         return gy * (y > 0)
 
 
-@backend.reference("bias_relu")
+@kernels.reference("bias_relu")
 def bias_relu_forward(x, b, out=None):
     """y = max(x + b, 0), b broadcast along the last axis (into ``out`` if given)."""
     if out is None:
@@ -42,7 +42,7 @@ def bias_relu_forward(x, b, out=None):
     return np.maximum(np.add(x, b, out=out), 0, out=out)
 
 
-@backend.reference("bias_relu_grad")
+@kernels.reference("bias_relu_grad")
 def bias_relu_backward(gy, y):
     """(gx, gb): gx = gy * [y > 0], gb = gx summed over every axis but the last."""
     gx = gy * (y > 0)

@@ -22,11 +22,11 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import backend
+from .. import kernels
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ..backend import kernel, workspace
-from ..backend.threads import split_parallelism
+from ..kernels import kernel, workspace
+from ..kernels.threads import split_parallelism
 from . import _chunking
 from ._util import data_of
 
@@ -101,7 +101,7 @@ def _tap_slices(offset, strides, out):
 # --- the three building blocks --------------------------------------------------
 
 
-@backend.reference("im2col")
+@kernels.reference("im2col")
 def _im2col(x, ksize, strides, pads, dilation, out=None):
     """cols of shape (N, *out, K, C): the window of every output position, one row per tap.
 
@@ -122,7 +122,7 @@ def _im2col(x, ksize, strides, pads, dilation, out=None):
     return win.reshape(win.shape[:nsp + 1] + (-1, x.shape[-1]))
 
 
-@backend.reference("col2im")
+@kernels.reference("col2im")
 def _col2im(gcols, x_shape, ksize, strides, pads, dilation):
     """Adjoint of _im2col: add each tap's column back onto the input positions it read."""
     nsp = len(ksize)
@@ -187,7 +187,7 @@ EPILOGUE_BYTES = 1 << 20
 # bytes of columns or outputs, a multiple of CHUNKS_MULTIPLE of them, which the cores
 # share (ops/_chunking.py); each chunk's products run over at most GEMM_ROWS rows at a
 # time (OpenBLAS is up to 2.7x slower on long, thin products in one call; measured in
-# backend/numba_cpu.py).
+# kernels/numba_cpu.py).
 SPLIT_CHUNK_BYTES = 1 << 20
 CHUNKS_MULTIPLE = 4
 GEMM_ROWS = 1024
@@ -357,7 +357,7 @@ class ConvBiasRelu(Conv):
             gx, gw, gb = _split_backward(ctx, np.ascontiguousarray(gy, x.dtype), x, w, cols,
                                          *ctx.needs_input_grad[:2], relu_y=ctx.y)
             return gx, gw, (gb if ctx.needs_input_grad[2] else None)
-        gz, gb = backend.kernel("bias_relu_grad")(gy, ctx.y)
+        gz, gb = kernels.kernel("bias_relu_grad")(gy, ctx.y)
         gx, gw = Conv.backward(ctx, gz)
         return gx, gw, (gb if ctx.needs_input_grad[2] else None)
 

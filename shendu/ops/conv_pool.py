@@ -29,11 +29,11 @@ import math
 
 import numpy as np
 
-from .. import backend
+from .. import kernels
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ..backend import kernel, workspace
-from ..backend.threads import split_parallelism
+from ..kernels import kernel, workspace
+from ..kernels.threads import split_parallelism
 from . import _chunking
 from ._util import data_of
 from .conv import _check_conv_args, _conv_geometry, _out_sizes, conv_bias_relu, conv_input_grad
@@ -177,9 +177,9 @@ def _one_call_chunks(x, w, b, pool, pool_strides):
     else None and the chunks run as kernel calls and NumPy products from Python."""
     if not (x.ndim == 4 and x.dtype == w.dtype == b.dtype == np.float32
             and tuple(pool) == (2, 2) and tuple(pool_strides) == (2, 2)
-            and backend.kernels_enabled() and backend.fast_kernels()):
+            and kernels.kernels_enabled() and kernels.fast_kernels()):
         return None
-    from ..backend import blas, numba_cpu
+    from ..kernels import blas, numba_cpu
     sgemm = blas.sgemm()
     return (numba_cpu, sgemm) if sgemm is not None else None
 

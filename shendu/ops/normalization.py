@@ -15,11 +15,11 @@ which is the compact (gamma/sigma)/m * (m gy - sum gy - xhat sum(gy xhat)).
 """
 import numpy as np
 
-from .. import backend
+from .. import kernels
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import kernel, workspace
-from ..backend.threads import split_parallelism
+from ..kernels import kernel, workspace
+from ..kernels.threads import split_parallelism
 from . import _chunking
 from ._util import data_of, normalize_axis
 
@@ -35,21 +35,21 @@ BN_BLOCKS_MULTIPLE = 4
 # var = mean((x - s)^2) - mean(x - s)^2 loses nothing to cancellation when |mean| >> std.
 
 
-@backend.reference("bn_moments")
+@kernels.reference("bn_moments")
 def bn_moments(x, shift):
     """(sum_m (x - s), sum_m (x - s)^2) per column, in float64 (s = ``shift``, float64)."""
     d = x.astype(np.float64) - shift
     return d.sum(axis=0), (d * d).sum(axis=0)
 
 
-@backend.reference("bn_grad_moments")
+@kernels.reference("bn_grad_moments")
 def bn_grad_moments(gy, x, mean):
     """(sum_m gy, sum_m gy (x - mean)) per column, in float64 (mean float64)."""
     g = gy.astype(np.float64)
     return g.sum(axis=0), (g * (x.astype(np.float64) - mean)).sum(axis=0)
 
 
-@backend.reference("bn_affine")
+@kernels.reference("bn_affine")
 def bn_affine(x, center, a, b, gy=None, g_scale=None, out=None):
     """out = (x - center) * a + b, plus gy * g_scale when ``gy`` is given, per column
     (center, a, b, g_scale of x's dtype, shape (C,)): the forward y = xhat gamma + beta

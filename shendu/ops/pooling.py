@@ -8,10 +8,10 @@ import itertools
 
 import numpy as np
 
-from .. import backend
+from .. import kernels
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ..backend import kernel
+from ..kernels import kernel
 from ._util import data_of
 from .conv import Conv, ConvBiasRelu, _check_data_format, _padding, _pad_spatial, _tap_slices, \
     _tuple, same_or_valid_pads
@@ -31,7 +31,7 @@ def _crop(gxp, x_shape, pads):
                + (slice(None),)]
 
 
-@backend.reference("max_pool_forward")
+@kernels.reference("max_pool_forward")
 def max_pool_forward(x, pool, strides, pads, out, need_arg=True):
     """(y, arg): the max of every window and the index of the tap that holds it
     (a fast kernel may return arg=None when ``need_arg`` is False: inference)."""
@@ -53,7 +53,7 @@ def max_pool_forward(x, pool, strides, pads, out, need_arg=True):
     return best, arg
 
 
-@backend.reference("max_pool_backward")
+@kernels.reference("max_pool_backward")
 def max_pool_backward(gy, arg, x_shape, pool, strides, pads, out):
     """gx: each gy routed to the argmax tap of its window (scatter-added)."""
     gxp = _padded_zeros(x_shape, pads, gy.dtype)
@@ -63,7 +63,7 @@ def max_pool_backward(gy, arg, x_shape, pool, strides, pads, out):
     return _crop(gxp, x_shape, pads)
 
 
-@backend.reference("max_pool_relu_backward")
+@kernels.reference("max_pool_relu_backward")
 def max_pool_relu_backward(gy, arg, y, x_shape, pool, strides, pads, out):
     """(gz, gb): the gradient through z -> relu -> max pool, given the pool's output y.
 
@@ -72,7 +72,7 @@ def max_pool_relu_backward(gy, arg, y, x_shape, pool, strides, pads, out):
     max_pool_backward(gy * [y > 0]), and gb (the bias gradient, gz summed over every
     axis but the last) is the sum of gy * [y > 0]. Exact, ties and zeros included.
     """
-    g, gb = backend.get_reference("bias_relu_grad")(gy, y)
+    g, gb = kernels.get_reference("bias_relu_grad")(gy, y)
     return max_pool_backward(g, arg, x_shape, pool, strides, pads, out), gb
 
 

@@ -6,9 +6,9 @@ so the same seed gives the same run.
 """
 import numpy as np
 
-from .. import backend
+from .. import kernels
 from ..autograd.function import Function
-from ..backend import kernel
+from ..kernels import kernel
 
 _global = np.random.default_rng(0)
 
@@ -67,7 +67,7 @@ def dropout_threshold(rate):
     return int(np.ceil(float(rate) * (1 << 24)))
 
 
-@backend.reference("dropout_apply")
+@kernels.reference("dropout_apply")
 def dropout_apply(x, seed, rate):
     """y = x * keep / (1 - rate), keep_i = [u_i >= rate] for the C-order flat index i.
 

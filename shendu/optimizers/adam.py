@@ -1,8 +1,8 @@
 """The Adam family: Adam, AdamW, Adamax and Nadam (first and second moment estimates)."""
 import numpy as np
 
-from .. import backend
-from ..backend import kernel
+from .. import kernels
+from ..kernels import kernel
 from .optimizer import Optimizer
 
 
@@ -13,7 +13,7 @@ def _moving_average(avg, x, decay):
     avg += x
 
 
-@backend.reference("adam_update")
+@kernels.reference("adam_update")
 def adam_update(w, g, m, v, beta_1, beta_2, alpha, epsilon):
     """One Adam step in place: m, v moving averages of g and g^2, then
     w <- w - alpha * m / (sqrt(v) + epsilon). g is used as scratch space."""

@@ -17,7 +17,7 @@ from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..autograd.grad_mode import no_grad
-from ..backend.threads import owning_cores
+from ..kernels.threads import owning_cores
 from ..autograd.tensor import Tensor
 from ..layers.layer import _flatten
 from . import resume as _resume
@@ -226,7 +226,7 @@ class Trainer:
     # ---- fit / evaluate / predict -------------------------------------------------------
     @contextlib.contextmanager
     def _owning_cores(self):
-        """One step with the cores owned by shendu (backend/threads.py), unless an earlier
+        """One step with the cores owned by shendu (kernels/threads.py), unless an earlier
         step of this model showed that none of its ops splits its work."""
         with owning_cores(getattr(self, "_steps_split", True)) as own:
             yield

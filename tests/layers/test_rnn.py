@@ -454,7 +454,7 @@ def test_numba_lstm_kernels_match_numpy(monkeypatch, masked, reverse, rdrop, seq
     """The per-step Numba kernels, and the whole-sequence ones that call BLAS from Numba
     (unmasked, no recurrent dropout), against the NumPy loop."""
     pytest.importorskip("numba", reason="the Numba kernels need numba")
-    from shendu.backend.blas import sgemm
+    from shendu.kernels.blas import sgemm
     from shendu.layers.rnn import fused
     monkeypatch.setenv("SHENDU_RNN_BLAS_IN_NUMBA", blas_in_numba)
     rng = np.random.default_rng(15)
@@ -514,7 +514,7 @@ def test_lstm_batch_split_equals_the_whole_batch(parts, kw, masked, training):
 
 
 def test_lstm_splits_only_where_it_pays(monkeypatch):
-    from shendu.backend import threads
+    from shendu.kernels import threads
     monkeypatch.setattr(threads, "split_parallelism", lambda: 2)
     cell = LSTM(8).cell
     p = dict(activation="tanh", recurrent_activation="sigmoid")

@@ -73,11 +73,11 @@ ONE_CALL_CASES = [c for c in CASES if c[4].get("pool_size", 2) == 2 and "pool_st
 def test_one_call_chunks_match_the_python_chunks(case, x_grad, keep, parts, rng, monkeypatch):
     """float32 under a 2x2 pool: each chunk is one Numba call (numba_cpu.conv_pool_*_chunk,
     BLAS called from Numba); the same values as the chunks run from Python."""
-    from shendu.backend import numba_cpu
+    from shendu.kernels import numba_cpu
     rows = math.prod(case[0][1:3])  # (an upper bound of the conv outputs per sample)
     chunk = 1 if rows * case[0][0] <= numba_cpu.GEMM_ROWS else 1 << 30
     pytest.importorskip("numba")
-    from shendu.backend import blas
+    from shendu.kernels import blas
     if blas.sgemm() is None:
         pytest.skip("no cblas_sgemm found in NumPy's BLAS: the one-call chunks are off")
     shape, k, filters, conv_kw, pool_kw = case

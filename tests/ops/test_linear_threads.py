@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import shendu.ops as ops
-import shendu.ops.linalg as linalg
+import shendu.ops.products as products
 from shendu.autograd.tensor import Tensor
 
 
@@ -14,12 +14,12 @@ def test_linear_on_two_threads_equals_one(rows, dtype, rng, monkeypatch):
     w = rng.standard_normal((40, 7)).astype(dtype)
     b = rng.standard_normal(7).astype(dtype)
     gy = rng.standard_normal((rows, 7)).astype(dtype)
-    monkeypatch.setattr(linalg, "CONCURRENT_MIN_FMA", 0)
-    calls, real = [], linalg.parallel
-    monkeypatch.setattr(linalg, "parallel", lambda fns: calls.append(len(fns)) or real(fns))
+    monkeypatch.setattr(products, "CONCURRENT_MIN_FMA", 0)
+    calls, real = [], products.parallel
+    monkeypatch.setattr(products, "parallel", lambda fns: calls.append(len(fns)) or real(fns))
     results = []
     for parts in (1, 2):
-        monkeypatch.setattr(linalg, "split_parallelism", lambda: parts)
+        monkeypatch.setattr(products, "split_parallelism", lambda: parts)
         xt, wt, bt = (Tensor(a, requires_grad=True) for a in (x, w, b))
         y = ops.linear(xt, wt, bt)
         y.backward(gy)

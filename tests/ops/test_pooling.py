@@ -76,11 +76,11 @@ def test_max_pool_of_conv_bias_relu_is_fused_and_gradchecks(xs, p, s, pad, kerne
     """max_pool of a ConvBiasRelu output is one node (ConvBiasReluMaxPool) whose
     backward folds the ReLU's mask into the pool's; float64 gradcheck through it,
     and the same values and gradients as the unfused ops."""
-    from shendu import backend
+    from shendu import kernels as registry
     from shendu.ops.conv import ConvBiasRelu
     from shendu.ops.pooling import ConvBiasReluMaxPool
-    before = backend.kernels_enabled()
-    backend.set_kernels_enabled(kernels)
+    before = registry.kernels_enabled()
+    registry.set_kernels_enabled(kernels)
     try:
         rng = np.random.default_rng(3)
         x, w = rng.standard_normal(xs), rng.standard_normal((3, 3, xs[-1], 4))
@@ -104,7 +104,7 @@ def test_max_pool_of_conv_bias_relu_is_fused_and_gradchecks(xs, p, s, pad, kerne
         for t, u in zip(ts, us):
             np.testing.assert_allclose(t.grad.numpy(), u.grad.numpy(), rtol=1e-12, atol=1e-12)
     finally:
-        backend.set_kernels_enabled(before)
+        registry.set_kernels_enabled(before)
 
 
 def test_conv_output_used_twice_gets_both_gradients():

@@ -322,7 +322,7 @@ class LSTMCell(_Cell):
     def _batch_parts(self, x, p):
         """How many threads the fused LSTM splits the batch over (1: no split): only where
         the Numba gate kernels run (float32, tanh and sigmoid)."""
-        from ...backend.threads import split_parallelism
+        from ...kernels.threads import split_parallelism
         if (p["activation"], p["recurrent_activation"]) != ("tanh", "sigmoid") or \
                 fused.numba_kernels(x.dtype) is None:
             return 1

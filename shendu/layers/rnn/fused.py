@@ -33,7 +33,7 @@ import os
 import numpy as np
 
 from ...autograd.function import Function
-from ...backend.workspace import empty as workspace
+from ...kernels.workspace import empty as workspace
 
 FUSED_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
 
@@ -48,7 +48,7 @@ def numba_kernels(dtype):
     the fast kernels are switched off (``shendu.config.set_backend_kernels(False)``,
     ``SHENDU_KERNELS=numpy``); then the NumPy code below, the reference, runs.
     """
-    from ...backend import kernels_enabled
+    from ...kernels import kernels_enabled
     if np.dtype(dtype) != np.float32 or os.environ.get("SHENDU_RNN_NUMBA", "1") == "0" \
             or not kernels_enabled():
         return None
@@ -65,7 +65,7 @@ def _sgemm():
     """NumPy's BLAS sgemm for the Numba loops, or None (then the Python loop runs)."""
     if os.environ.get("SHENDU_RNN_BLAS_IN_NUMBA", "1") == "0":
         return None
-    from ...backend.blas import sgemm
+    from ...kernels.blas import sgemm
     return sgemm()
 
 
@@ -420,7 +420,7 @@ class LSTMSequence(_Recurrence):
 
 class LSTMBatchSplit(Function):
     """The LSTM with its input projection, the batch split into parts that run at once,
-    one per core, each with single-threaded BLAS (``shendu.backend.threads.parallel``).
+    one per core, each with single-threaded BLAS (``shendu.kernels.threads.parallel``).
 
     The rows of a batch never meet in a recurrence, so part k is exactly
     ``LSTMSequence`` over its rows r_k, given xw_k = x_k W + b (x_k time-major):
@@ -441,7 +441,7 @@ class LSTMBatchSplit(Function):
     """
 
     def forward(ctx, x, W, b, U, h0, c0, parts=2, mask=None, rmask=None, **kw):
-        from ...backend.threads import parallel
+        from ...kernels.threads import parallel
         B = len(x)
         cuts = [B * k // parts for k in range(parts + 1)]
         ctx.rows = rows = [slice(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:])]
@@ -462,7 +462,7 @@ class LSTMBatchSplit(Function):
         return np.concatenate(parallel([lambda k=k: part(k) for k in range(parts)]), axis=0)
 
     def backward(ctx, gy):
-        from ...backend.threads import parallel
+        from ...kernels.threads import parallel
         need = ctx.needs_input_grad
         W = ctx.W
         D, G = W.shape

@@ -88,7 +88,7 @@ def lstm_backward_step(a, c_prev, tc, dh, dc, dz, dc_prev):
 
 
 # ---- whole sequences: the time loop in Numba, the products through BLAS directly ----------
-# (``sgemm`` is NumPy's BLAS cblas_sgemm, from shendu.backend.blas; 101 = row-major,
+# (``sgemm`` is NumPy's BLAS cblas_sgemm, from shendu.kernels.blas; 101 = row-major,
 # 111 = not transposed.) The loops are those of fused.LSTMSequence's fast path without
 # masks, with no Python between the steps and the GIL released throughout.
 

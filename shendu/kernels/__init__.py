@@ -3,16 +3,16 @@
 An op that has a hot inner loop writes it as a NumPy function and registers it as
 the *reference* of a named kernel, next to the op that uses it::
 
-    @backend.reference("max_pool_forward")
+    @kernels.reference("max_pool_forward")
     def max_pool_forward(x, pool, strides, pads, out): ...      # plain NumPy, documented
 
-    y, arg = backend.kernel("max_pool_forward")(x, pool, strides, pads, out)
+    y, arg = kernels.kernel("max_pool_forward")(x, pool, strides, pads, out)
 
-``kernel(name)`` returns the fast version (Numba, ``shendu/backend/numba_cpu.py``) when
+``kernel(name)`` returns the fast version (Numba, ``shendu/kernels/numba_cpu.py``) when
 kernels are enabled and Numba imports, else the reference. A fast kernel has the same
 signature and returns the same arrays; where it only covers common cases (float32 and
 float64, 2-D, ...) it calls the reference itself for the others. Every fast kernel has
-a parity test against its reference (``tests/backend/test_kernels.py``).
+a parity test against its reference (``tests/kernels/test_kernels.py``).
 
 Numba is imported on the first ``kernel()`` call, never at ``import shendu``; its
 compiled code is cached on disk (``cache=True``), so compiling is paid once per machine.
@@ -32,7 +32,7 @@ def reference(name):
     """Decorator: register ``fn`` as the NumPy reference of kernel ``name``."""
     def register(fn):
         if name in _REFERENCES and _REFERENCES[name] is not fn:
-            raise ValueError(f"backend: a reference for kernel {name!r} is already registered "
+            raise ValueError(f"kernels: a reference for kernel {name!r} is already registered "
                              f"({_REFERENCES[name].__module__}.{_REFERENCES[name].__qualname__})")
         _REFERENCES[name] = fn
         _RESOLVED.pop(name, None)
@@ -45,7 +45,7 @@ def get_reference(name):
     try:
         return _REFERENCES[name]
     except KeyError:
-        raise KeyError(f"backend: no kernel named {name!r}; registered: "
+        raise KeyError(f"kernels: no kernel named {name!r}; registered: "
                        f"{sorted(_REFERENCES)}") from None
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import shendu as keras
-from shendu import backend
+from shendu import kernels as registry
 from shendu.examples.mnist_convnet import build_model
 
 
@@ -24,7 +24,7 @@ def train_and_evaluate(kernels, epochs):
 @pytest.mark.slow
 def test_same_accuracy_with_kernels_on_and_off():
     pytest.importorskip("numba")
-    before = backend.kernels_enabled()
+    before = registry.kernels_enabled()
     try:
         fast = train_and_evaluate(True, epochs=10)
         ref = train_and_evaluate(False, epochs=10)
@@ -40,7 +40,7 @@ def test_kernels_and_references_train_the_same_weights():
     pytest.importorskip("numba")
     (x, y), _ = keras.datasets.mnist.load_sample()
     x = (x[:160].reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
-    before = backend.kernels_enabled()
+    before = registry.kernels_enabled()
     weights = {}
     try:
         for kernels in (True, False):

@@ -1,10 +1,10 @@
-"""NumPy's BLAS sgemm called directly (backend.blas), as the Numba recurrences do."""
+"""NumPy's BLAS sgemm called directly (kernels.blas), as the Numba recurrences do."""
 import sys
 
 import numpy as np
 import pytest
 
-from shendu.backend import blas
+from shendu.kernels import blas
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"),

@@ -8,14 +8,14 @@ import pytest
 
 import shendu
 import shendu.ops as ops
-from shendu import backend
+from shendu import kernels as registry
 from shendu.testing import gradcheck
 
 
 @pytest.fixture
 def kernels_on():
     pytest.importorskip("numba")
-    before = backend.kernels_enabled()
+    before = registry.kernels_enabled()
     shendu.config.set_backend_kernels(True)
     yield
     shendu.config.set_backend_kernels(before)
@@ -28,8 +28,8 @@ def test_import_shendu_does_not_import_numba():
 
 
 def test_env_var_forces_references():
-    code = ("import shendu; from shendu import backend; "
-            "print(backend.kernels_enabled(), backend.kernel('im2col') is backend.get_reference('im2col'))")
+    code = ("import shendu; from shendu import kernels as registry; "
+            "print(registry.kernels_enabled(), registry.kernel('im2col') is registry.get_reference('im2col'))")
     env = dict(os.environ, SHENDU_KERNELS="numpy")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=env)
@@ -37,12 +37,12 @@ def test_env_var_forces_references():
 
 
 def test_switching_kernels(kernels_on):
-    assert backend.kernel("max_pool_forward") is backend.fast_kernels()["max_pool_forward"]
+    assert registry.kernel("max_pool_forward") is registry.fast_kernels()["max_pool_forward"]
     shendu.config.set_backend_kernels(False)
     assert not shendu.config.backend_kernels_enabled()
-    assert backend.kernel("max_pool_forward") is backend.get_reference("max_pool_forward")
+    assert registry.kernel("max_pool_forward") is registry.get_reference("max_pool_forward")
     with pytest.raises(KeyError, match="no kernel named 'nope'"):
-        backend.kernel("nope")
+        registry.kernel("nope")
 
 
 def test_set_num_threads_sets_blas():
@@ -91,7 +91,7 @@ def test_conv_without_grad_in_chunks_matches(kernels, rng, monkeypatch):
     import importlib
     conv_mod = importlib.import_module("shendu.ops.conv")
     pytest.importorskip("numba")
-    before = backend.kernels_enabled()
+    before = registry.kernels_enabled()
     shendu.config.set_backend_kernels(kernels)
     try:
         x = rng.standard_normal((7, 9, 8, 3)).astype(np.float32)
@@ -122,7 +122,7 @@ def test_conv_bias_relu_is_conv_then_bias_relu(kernels_on, rng):
 @pytest.mark.parametrize("fast", [True, False])
 def test_bias_relu_in_place(fast, rng):
     pytest.importorskip("numba")
-    fn = backend.fast_kernels()["bias_relu"] if fast else backend.get_reference("bias_relu")
+    fn = registry.fast_kernels()["bias_relu"] if fast else registry.get_reference("bias_relu")
     x = rng.standard_normal((5, 6)).astype(np.float32)
     b = rng.standard_normal(6).astype(np.float32)
     expected = np.maximum(x + b, 0)

@@ -1,6 +1,6 @@
 """Numba kernels for the CPU: the fast overrides of the NumPy references.
 
-Imported by ``shendu.backend.fast_kernels()`` on the first ``kernel()`` call, never at
+Imported by ``shendu.kernels.fast_kernels()`` on the first ``kernel()`` call, never at
 ``import shendu``. Each public function here has exactly the signature of the NumPy
 reference it overrides (named in ``KERNELS`` at the bottom) and returns the same
 arrays; cases a Numba loop does not cover (integer dtypes, 1-D/3-D pooling, ...) go to
@@ -384,7 +384,7 @@ def max_pool_relu_backward(gy, arg, y, x_shape, pool, strides, pads, out):
 # --- conv + bias + ReLU + 2x2 max pool, one chunk of samples per call -------------------
 # The per-chunk bodies of ops/conv_pool.py (see its docstring for the math) for float32
 # and the common pool (2x2, stride 2), as one call each: the columns, NumPy's BLAS sgemm
-# (shendu.backend.blas; 101 row-major, 111 not transposed, 112 transposed), the pool, the
+# (shendu.kernels.blas; 101 row-major, 111 not transposed, 112 transposed), the pool, the
 # bias + ReLU and a fused dropout, with the GIL released throughout. Called from Python, the same chunk
 # is five kernel calls and a product, each paying the interpreter, and the threads that
 # share a step's chunks queue for the GIL between them.

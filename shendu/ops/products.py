@@ -3,7 +3,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.engine import unbroadcast
-from ..backend.threads import parallel, split_parallelism
+from ..kernels.threads import parallel, split_parallelism
 
 
 def _shape_error(op, a, b, detail):
@@ -53,7 +53,7 @@ class MatMul(Function):
         return ga, gb
 
 
-# Where the step allows it (shendu.backend.threads), Linear's forward product runs as
+# Where the step allows it (shendu.kernels.threads), Linear's forward product runs as
 # two halves of the rows at once, and its two backward products at once, one per core,
 # when each has at least this many multiply-adds. (Measured on the reference convnet's
 # Dense(128), batch 128, inside a step: backward 0.64 -> 0.43 ms, as fast as BLAS's

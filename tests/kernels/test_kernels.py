@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 
 import shendu  # noqa: F401  (registers every reference)
-from shendu import backend
+from shendu import kernels as registry
 from shendu.ops.conv import same_or_valid_pads, _out_sizes
 
 pytest.importorskip("numba")
-FAST = backend.fast_kernels()
+FAST = registry.fast_kernels()
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: dict(rtol=1e-5, atol=1e-5), np.float64: dict(rtol=1e-12, atol=1e-12)}
 
 
 def both(name):
-    return FAST[name], backend.get_reference(name)
+    return FAST[name], registry.get_reference(name)
 
 
 def non_contiguous(a):
@@ -28,7 +28,7 @@ def non_contiguous(a):
 
 
 def test_every_kernel_has_a_fast_version_and_a_test():
-    assert set(FAST) == set(backend.names())
+    assert set(FAST) == set(registry.names())
     tested = {"im2col", "col2im", "max_pool_forward", "max_pool_backward",
               "max_pool_relu_backward", "bias_relu", "bn_moments", "bn_grad_moments", "bn_affine",
               "bias_relu_grad", "dropout_apply", "adam_update"}
@@ -104,14 +104,14 @@ def test_kernels_propagate_nan_like_their_references():
     x = np.array([[[[np.nan], [1.0]], [[2.0], [np.nan]]]], np.float32)  # one 2x2 window
     for first_nan in (True, False):
         xx = x if first_nan else x[:, ::-1, ::-1].copy()
-        ref = backend.get_reference("max_pool_forward")(xx, (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
+        ref = registry.get_reference("max_pool_forward")(xx, (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1))
         for need_arg in (True, False):
             y, _ = FAST["max_pool_forward"](xx, (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1),
                                             need_arg=need_arg)
             np.testing.assert_array_equal(y, ref[0])
     b = np.zeros(3, np.float32)
     v = np.array([[np.nan, -1.0, 2.0]], np.float32)
-    np.testing.assert_array_equal(FAST["bias_relu"](v, b), backend.get_reference("bias_relu")(v, b))
+    np.testing.assert_array_equal(FAST["bias_relu"](v, b), registry.get_reference("bias_relu")(v, b))
 
 
 def test_im2col_other_ranks_and_ints_fall_back_to_reference(rng):
@@ -162,7 +162,7 @@ def test_max_pool_matches_reference(case, dtype, ties, rng):
     # the pool of a ReLU's output: the same arg, masked by the pooled y > 0 (x as a
     # post-ReLU activation: clipped at 0, so with ties the windows that are all 0)
     a = np.maximum(x, 0 if ties else -0.5).astype(dtype)
-    y, arg = backend.get_reference("max_pool_forward")(a, pool, strides, pads, out)
+    y, arg = registry.get_reference("max_pool_forward")(a, pool, strides, pads, out)
     fast, ref = both("max_pool_relu_backward")
     (g_fast, b_fast), (g_ref, b_ref) = (f(gy, arg, y, x.shape, pool, strides, pads, out)
                                         for f in (fast, ref))
@@ -240,7 +240,7 @@ def test_dropout_apply_matches_reference(shape, rate, dtype, rng):
 
 
 def test_dropout_hash_depends_on_seed_and_position():
-    ref = backend.get_reference("dropout_apply")
+    ref = registry.get_reference("dropout_apply")
     x = np.ones(10000, np.float32)
     a, b = ref(x, 1, 0.5), ref(x, 2, 0.5)
     assert 0.4 < (a != b).mean() < 0.6

@@ -1,11 +1,11 @@
-"""shendu's own threads (backend.threads.parallel) and the thread-safe workspace."""
+"""shendu's own threads (kernels.threads.parallel) and the thread-safe workspace."""
 import threading
 
 import numpy as np
 import pytest
 
 import shendu
-from shendu.backend import threads, workspace
+from shendu.kernels import threads, workspace
 
 
 def test_parallel_returns_results_in_order_and_runs_concurrently():
