@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-m 'not slow'"
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean api-coverage
 
 $(VENV)/.installed-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(VENV)/.installed-base
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Per namespace, how many of Keras 3.16's public names resolve in shendu (tests/keras_api).
+api-coverage: $(VENV)/.installed-base
+	$(PY) -m tests.keras_api.api_coverage $(ARGS)
 
 # The side-by-side suite (benchmarks/run.py) compares with PyTorch's CPU build.
 $(VENV)/.installed-bench: $(VENV)/.installed-test
