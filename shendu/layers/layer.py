@@ -12,6 +12,7 @@ PyTorch-style loop with ``loss.backward()``; called on symbolic ``KerasTensor``s
 """
 import contextvars
 import itertools
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -29,6 +30,10 @@ _name_counters = defaultdict(itertools.count)
 # before each weight is allocated, so a forged config cannot allocate without bound.
 weight_allocation_guard = contextvars.ContextVar("weight_allocation_guard", default=None)
 _ALLOWED_BASE_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "input_dim", "autocast"}
+# Held while a layer builds on its first call: two threads calling an unbuilt model must
+# not both create its weights. Reentrant, since building a model builds its sublayers;
+# an already-built layer never takes it.
+_BUILD_LOCK = threading.RLock()
 
 
 def unique_name(prefix):
@@ -129,6 +134,8 @@ class Layer:
         self._trainable = bool(trainable)
         self.dtype = np.dtype(dtype or _config.floatx()).name
         self.built = False
+        if kwargs.get("autocast") is False:
+            self._autocast = False
         self._losses = []
         self._build_input_shape = None
         self._inbound_nodes = []
@@ -292,7 +299,9 @@ class Layer:
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
             return self._symbolic_call(inputs, *args, **kwargs)
         inputs = _map_structure(self._convert_input, inputs)
-        self._maybe_build(_shape_of(inputs))
+        if not self.built:
+            with _BUILD_LOCK:
+                self._maybe_build(_shape_of(inputs))
         if not self._accepts_training():
             kwargs.pop("training", None)
         outputs = self.call(inputs, *args, **kwargs)
@@ -322,22 +331,28 @@ class Layer:
             setattr(cls, "_call_has_training", cached)
         return cached
 
+    # Keras's rule: a layer casts float inputs to its own compute dtype. Models made of
+    # layers (Functional, Sequential) set this False: their layers (and Inputs) cast for
+    # themselves, so a float64 layer inside a float32-named model still sees float64 data.
+    _autocast = True
+
     def _convert_input(self, x):
-        if isinstance(x, Tensor):
-            if x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype):
-                from .. import ops
-                return ops.cast(x, self.dtype)
-            return x
         if x is None:
             return None
-        arr = np.asarray(x)
-        if arr.dtype.kind == "f" and arr.dtype != np.dtype(self.dtype):
-            arr = arr.astype(self.dtype)  # float64 data meets a float32 model: cast, as Keras
-        return Tensor(arr)
+        arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(_non_numeric_input_message(self, arr))
+        if not (self._autocast and arr.dtype.kind == "f" and arr.dtype != np.dtype(self.dtype)):
+            return x if isinstance(x, Tensor) else Tensor(arr)
+        if isinstance(x, Tensor):
+            from .. import ops
+            return ops.cast(x, self.dtype)
+        return Tensor(arr.astype(self.dtype))  # float64 data meets a float32 layer: cast, as Keras
 
     def _symbolic_call(self, inputs, *args, **kwargs):
         input_shape = _shape_of(inputs)
-        self._maybe_build(input_shape)
+        with _BUILD_LOCK:
+            self._maybe_build(input_shape)
         out_shape = self.compute_output_shape(input_shape)
         node = Node(self, inputs, None, dict(kwargs))
         if isinstance(out_shape, list):
@@ -388,6 +403,16 @@ def _map_structure_shapes(fn, shape):
     if isinstance(shape, dict):
         return {k: _map_structure_shapes(fn, v) for k, v in shape.items()}
     return fn(shape)
+
+
+def _non_numeric_input_message(layer, arr):
+    what = ("complex numbers; a layer computes on real numbers, so pass x.real, x.imag or "
+            "np.abs(x) explicitly" if arr.dtype.kind == "c" else
+            "strings; map them to numbers first (e.g. a StringLookup or your own vocabulary)"
+            if arr.dtype.kind in "US" else "values of a non-numeric type")
+    return (f"Input to layer '{layer.name}' ({type(layer).__name__}) must be numeric "
+            f"(bool, int or float); received an array of dtype {arr.dtype} of shape "
+            f"{tuple(arr.shape)}, holding {what}")
 
 
 def shape_error(layer, expected, received):

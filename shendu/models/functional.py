@@ -12,6 +12,8 @@ class Functional(Model):
     tensors. A layer called twice (a shared layer) has two nodes and one set of weights.
     """
 
+    _autocast = False  # each Input and layer casts for itself (a float64 layer keeps float64)
+
     def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._input_struct, self._output_struct = inputs, outputs

@@ -16,6 +16,8 @@ class Sequential(Model):
         (None, 1)
     """
 
+    _autocast = False  # each layer casts its inputs to its own dtype (a float64 layer keeps float64)
+
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._input_batch_shape = None
