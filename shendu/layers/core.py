@@ -20,10 +20,19 @@ class InputLayer(Layer):
                 raise ValueError("InputLayer needs a `shape` (one sample's shape, e.g. shape=(28, 28, 1))")
             batch_shape = (batch_size,) + tuple(shape)
         self.batch_shape = tuple(batch_shape)
-        self.output = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name)
-        self.output.node = None
-        self.output.input_layer = self
+        self._output_tensor = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name)
+        self._output_tensor.node = None
+        self._output_tensor.input_layer = self
         self.built = True
+
+    @property
+    def output(self):
+        """The symbolic tensor this input stands for (what ``shendu.Input`` returns)."""
+        return self._output_tensor
+
+    @property
+    def input(self):
+        return []  # an input layer has no inputs of its own (Keras answers [] too)
 
     def call(self, inputs):
         return inputs

@@ -201,27 +201,34 @@ class Layer:
             stack.extend(layer._layers)
         return out
 
+    def _weights_and_trainability(self, parent_trainable=True):
+        """[(weight, trains?)] in Keras 3's order: this layer's trainable weights, then its
+        non-trainable ones, then each sublayer's in turn (depth first, each weight once).
+        So a Conv+BN model lists conv kernel, bias, gamma, beta, moving mean, moving
+        variance, as Keras's ``get_weights`` does."""
+        trains = parent_trainable and self._trainable
+        out = [(w, trains) for w in self._weights if w.trainable]
+        out += [(w, False) for w in self._weights if not w.trainable]
+        seen = {id(w) for w, _ in out}
+        for layer in self._layers:
+            for w, t in layer._weights_and_trainability(trains):
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append((w, t))
+        return out
+
     @property
     def weights(self):
-        """All weights, trainable first then non-trainable, in creation order (as Keras)."""
-        return self.trainable_weights + self.non_trainable_weights
+        """All weights, layer by layer (each layer's trainable then non-trainable), as Keras."""
+        return [w for w, _ in self._weights_and_trainability()]
 
     @property
     def trainable_weights(self):
-        if not self._trainable:
-            return []
-        out = [w for w in self._weights if w.trainable]
-        for layer in self._layers:
-            out += [w for w in layer.trainable_weights if not any(w is o for o in out)]
-        return out
+        return [w for w, t in self._weights_and_trainability() if t]
 
     @property
     def non_trainable_weights(self):
-        out = [w for w in self._weights if not (w.trainable and self._trainable)]
-        for layer in self._layers:
-            cand = layer.non_trainable_weights if self._trainable else layer.weights
-            out += [w for w in cand if not any(w is o for o in out)]
-        return out
+        return [w for w, t in self._weights_and_trainability() if not t]
 
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
@@ -392,6 +399,31 @@ class Layer:
         if self._build_input_shape is not None:
             return self.compute_output_shape(self._build_input_shape)
         raise AttributeError(f"Layer '{self.name}' has not been called yet, so its output shape is unknown")
+
+    # ---- the symbolic graph (Keras's Operation.input / output) ------------------------
+    def _first_node_attribute(self, attr, what):
+        # Keras 3 answers from the layer's first call; a layer called several times
+        # (a shared layer) still answers from its first node, as Keras does.
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"The layer '{self.name}' has never been called on a symbolic input "
+                f"(shendu.Input, or a model built with an input shape) and thus has no "
+                f"defined {what}.")
+        value = getattr(self._inbound_nodes[0], attr)
+        if isinstance(value, (list, tuple)) and len(value) == 1:
+            return value[0]
+        return value
+
+    @property
+    def input(self):
+        """The symbolic input of the layer's first call in a model (a ``KerasTensor``)."""
+        return self._first_node_attribute("inputs", "input")
+
+    @property
+    def output(self):
+        """The symbolic output of the layer's first call in a model (a ``KerasTensor``):
+        ``Model(base.inputs, base.get_layer("conv").output)`` cuts a model there."""
+        return self._first_node_attribute("outputs", "output")
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -34,6 +34,18 @@ class Model(Trainer, Layer):
                 return layer
         raise ValueError(f"No such layer: '{name}'. Existing layers are: {[l.name for l in layers]}")
 
+    @property
+    def input(self):
+        """The symbolic input(s) in the structure given to ``Model(inputs, outputs)``."""
+        struct = getattr(self, "_input_struct", None)
+        return Layer.input.fget(self) if struct is None else struct
+
+    @property
+    def output(self):
+        """The symbolic output(s) in the structure given to ``Model(inputs, outputs)``."""
+        struct = getattr(self, "_output_struct", None)
+        return Layer.output.fget(self) if struct is None else struct
+
     def summary(self, print_fn=None, line_length=None):
         """Print a Keras-style table: layer (type), output shape, parameter count, totals."""
         from ..utils.summary import print_summary

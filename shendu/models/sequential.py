@@ -21,6 +21,10 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._input_batch_shape = None
+        # The symbolic graph of the stack once its input shape is known (Keras 3 keeps one
+        # too): {"input_layer", "output", "nodes"}. A dict, so the InputLayer in it is not
+        # tracked as a sublayer (Sequential.layers excludes it, as in Keras).
+        self._graph = {}
         for layer in layers or []:
             self.add(layer)
 
@@ -32,6 +36,7 @@ class Sequential(Model):
             if self._layers:
                 raise ValueError("Sequential: an Input can only be the first thing added")
             self._input_batch_shape = layer.batch_shape
+            self._graph = {"input_layer": layer}
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a Layer; received {type(layer).__name__}: {layer!r}")
@@ -46,16 +51,59 @@ class Sequential(Model):
     def pop(self):
         if not self._layers:
             raise ValueError("Sequential.pop: there are no layers to remove")
-        return self._layers.pop()
+        layer = self._layers.pop()
+        if self._input_batch_shape is not None:
+            self._build_through(self._input_batch_shape)
+        return layer
 
     def _build_through(self, batch_shape):
         """Build each layer from the shape the previous one produces (errors name the layer)."""
-        shape = tuple(batch_shape)
-        for layer in self._layers:
-            layer._maybe_build(shape)
-            shape = layer.compute_output_shape(shape)
+        x = self._build_graph(tuple(batch_shape))
         self.built = True
-        return shape
+        return x.shape
+
+    def _build_graph(self, batch_shape):
+        """Call each layer on a symbolic input, so that every layer has ``.input`` and
+        ``.output`` and the model has ``inputs``/``outputs`` (``Model(model.inputs,
+        model.layers[2].output)`` then cuts the stack there, sharing its weights). The nodes
+        of a previous graph are dropped from the layers first: adding a layer rebuilds."""
+        for node in self._graph.get("nodes", ()):
+            node.layer._inbound_nodes = [n for n in node.layer._inbound_nodes if n is not node]
+        input_layer = self._graph.get("input_layer")
+        if input_layer is None or tuple(input_layer.batch_shape) != tuple(batch_shape):
+            input_layer = InputLayer(batch_shape=batch_shape)
+        x, nodes = input_layer.output, []
+        for layer in self._layers:
+            x = layer(x)
+            if not isinstance(x, KerasTensor):
+                raise ValueError(f"Sequential: layer '{layer.name}' returns several outputs; "
+                                 "only single-output layers can be stacked")
+            nodes.append(x.node)
+        self._graph = {"input_layer": input_layer, "output": x, "nodes": nodes}
+        return x
+
+    def _graph_tensor(self, key, what):
+        if "output" not in self._graph:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined {what} yet: "
+                                 "give it an Input or an input_shape, or call it on data")
+        return self._graph["input_layer"].output if key == "input" else self._graph["output"]
+
+    @property
+    def inputs(self):
+        """``[the symbolic input]`` once the model's input shape is known."""
+        return [self._graph_tensor("input", "inputs")]
+
+    @property
+    def outputs(self):
+        return [self._graph_tensor("output", "outputs")]
+
+    @property
+    def input(self):
+        return self._graph_tensor("input", "input")
+
+    @property
+    def output(self):
+        return self._graph_tensor("output", "output")
 
     def build(self, input_shape=None):
         shape = input_shape or self._input_batch_shape
