@@ -96,6 +96,8 @@ def _backward_node(fn, gy, grads, retain_graph):
     """Run one node: its inputs' gradients go to leaves' .grad or into ``grads`` for their nodes."""
     if fn.released:
         raise RuntimeError(_RELEASED)
+    if fn.saved_versions:
+        fn.check_saved_versions()
     gxs = fn.backward(gy)
     if not isinstance(gxs, tuple):
         gxs = (gxs,)

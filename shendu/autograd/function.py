@@ -18,6 +18,17 @@ respect to the output and returns one gradient per input (or ``None`` for an
 input that needs none). ``ctx`` is the node itself: whatever forward stores on
 it, backward can read. Gradients may have the broadcast shape of the output;
 the engine sums them back to each input's shape, once, in one place.
+
+Saved tensors and in-place changes: when forward saves an input's array for
+backward, the node also records that input's version (``Tensor._version``). The
+library bumps the version on every in-place write it makes or offers
+(``Variable.assign``/``assign_add``/``assign_sub``, so ``set_weights`` and
+``load_weights``, and every optimizer update), and backward refuses to use a
+saved array whose tensor has changed since: the gradient would silently be
+computed with the new values (PyTorch raises here too). Not seen: a raw NumPy
+write into the array (``t.data[...] = v``, ``t.data += v``), which cannot be
+noticed without comparing the data; rebinding ``t.data`` to a new array is
+harmless, since the node keeps the old one.
 """
 import numpy as np
 
@@ -58,8 +69,19 @@ class Function:
         if is_grad_enabled() and any(needs):
             ctx.inputs = tensors
             ctx.needs_input_grad = needs
+            if ctx.saved:
+                ctx.saved_versions = _saved_versions(ctx.saved, tensors)
             return Tensor._from_op(y, ctx)
         return Tensor._from_op(y, None)
+
+    saved_versions = ()  # ((input index, its version when saved), ...): see the module docstring
+
+    def check_saved_versions(self):
+        """Raise if an input whose array this node saved was changed in place since forward."""
+        for i, version in self.saved_versions:
+            t = self.inputs[i]
+            if t._version != version:
+                raise RuntimeError(_modified_message(self, i, t, version))
 
     def release(self):
         """Drop saved arrays and inputs once backward has used them."""
@@ -67,6 +89,31 @@ class Function:
         self.inputs = ()
         self.__dict__.clear()
         self.released = True
+
+
+def _saved_versions(saved, tensors):
+    """(index, version) of each input whose array (or a view of it) is among ``saved``:
+    identity checks only, no work proportional to the data."""
+    out = []
+    for i, t in enumerate(tensors):
+        d = t.data
+        for a in saved:
+            if a is d or getattr(a, "base", None) is d:
+                out.append((i, t._version))
+                break
+    return tuple(out)
+
+
+def _modified_message(fn, i, t, version):
+    name = getattr(t, "path", None) or t.name
+    what = f"{type(t).__name__} '{name}'" if name else f"a {type(t).__name__}"
+    return (f"A tensor saved by {type(fn).__name__} for backward was modified in place "
+            f"(version {version} -> {t._version}): input {i} of {type(fn).__name__}, {what} of "
+            f"shape {tuple(t.shape)} and dtype {t.dtype}. It was changed (by Variable.assign/"
+            "assign_add/assign_sub, set_weights, load_weights or an optimizer step) after the "
+            "forward pass that used it and before backward(), so the gradient would use the "
+            "new values. Call backward() before updating the weights, or run the forward "
+            "pass again.")
 
 
 def _reference_dtype(inputs):

@@ -59,6 +59,9 @@ class Tensor:
     """
 
     __array_priority__ = 100  # make `ndarray + Tensor` defer to Tensor.__radd__
+    # Bumped by every in-place write the library makes (Variable.assign*, optimizer
+    # updates); graph nodes compare it at backward (see autograd/function.py).
+    _version = 0
 
     def __init__(self, data, dtype=None, requires_grad=False, name=None):
         self.data = _to_array(data, dtype)

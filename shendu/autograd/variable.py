@@ -48,14 +48,17 @@ class Variable(Tensor):
             raise ValueError(f"Variable '{self.name}': cannot assign a value of shape "
                              f"{value.shape} to a variable of shape {self.data.shape}")
         self.data[...] = value
+        self._version += 1  # a graph that saved the old values must not backpropagate with these
         return self
 
     def assign_add(self, delta):
         self.data += np.asarray(delta.data if isinstance(delta, Tensor) else delta, self.data.dtype)
+        self._version += 1
         return self
 
     def assign_sub(self, delta):
         self.data -= np.asarray(delta.data if isinstance(delta, Tensor) else delta, self.data.dtype)
+        self._version += 1
         return self
 
     def __repr__(self):

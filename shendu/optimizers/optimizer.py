@@ -295,6 +295,8 @@ class Optimizer:
                 constraint = getattr(v, "constraint", None)
                 if constraint is not None:
                     v.data[...] = np.asarray(_data(constraint(v)), dtype=v.data.dtype)
+                # Updated in place: a graph that saved the old values refuses to backpropagate.
+                v._version += 1
         self._iterations.data += 1
 
     def _own_gradient(self, g, variable):

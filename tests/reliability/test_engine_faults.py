@@ -133,3 +133,94 @@ def test_a_float32_layer_still_autocasts_float64_data():
     assert layer(np.ones((2, 3))).dtype == np.float32
     model = shendu.Sequential([shendu.Input((3,), dtype="float64"), layers.Dense(2)])
     assert model(np.ones((2, 3))).dtype == np.float32
+
+
+# ---- bug 8: a tensor saved for backward and changed in place ------------------------------------
+def _weight(values):
+    return shendu.Variable(np.asarray(values, np.float32), name="w")
+
+
+def _assign(w):
+    w.assign(np.full(w.shape, 5.0, np.float32))
+
+
+def _assign_add(w):
+    w.assign_add(np.ones(w.shape, np.float32))
+
+
+def _assign_sub(w):
+    w.assign_sub(np.ones(w.shape, np.float32))
+
+
+def _optimizer_step(w):
+    w.grad = shendu.tensor(np.ones(w.shape, np.float32))
+    shendu.optimizers.SGD(0.1).step([w])
+
+
+def _adam_apply(w):
+    shendu.optimizers.Adam(0.1).apply([np.ones(w.shape, np.float32)], [w])
+
+
+IN_PLACE_CHANGES = {"assign": _assign, "assign_add": _assign_add, "assign_sub": _assign_sub,
+                    "SGD.step": _optimizer_step, "Adam.apply": _adam_apply}
+
+
+@pytest.mark.parametrize("change", sorted(IN_PLACE_CHANGES))
+def test_in_place_change_of_a_saved_tensor_raises_at_backward(change):
+    """Bug 8: the gradient was computed with the new values, silently."""
+    w = _weight([1.0, 2.0, 3.0])
+    x = shendu.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    loss = (x * w).sum()  # Multiply saves both inputs: gx = w
+    IN_PLACE_CHANGES[change](w)
+    with pytest.raises(RuntimeError, match=r"saved by Multiply for backward was modified in "
+                                           r"place \(version 0 -> 1\).*'w'"):
+        loss.backward()
+
+
+def test_optimizer_update_between_forward_and_backward_raises_naming_the_op():
+    layer = layers.Dense(2, name="head")
+    out = layer(np.ones((4, 3), np.float32))
+    loss = (out * out).mean()
+    opt = shendu.optimizers.SGD(0.1)
+    opt.apply([np.ones(w.shape, np.float32) for w in layer.trainable_weights],
+              layer.trainable_weights)
+    with pytest.raises(RuntimeError) as info:
+        loss.backward()
+    message = str(info.value)
+    assert "modified in place" in message and "head/kernel" in message
+    assert "Linear" in message or "MatMul" in message
+
+
+def test_set_weights_between_forward_and_backward_raises():
+    layer = layers.Dense(2, name="probe")
+    out = layer(np.ones((4, 3), np.float32)).sum()
+    layer.set_weights([np.zeros((3, 2)), np.zeros(2)])
+    with pytest.raises(RuntimeError, match="probe/kernel"):
+        out.backward()
+
+
+def test_changes_that_do_not_touch_saved_values_are_allowed():
+    # Add saves nothing: its gradient does not depend on w's value.
+    w = _weight([1.0, 2.0])
+    x = shendu.tensor([3.0, 4.0], requires_grad=True)
+    loss = (x + w).sum()
+    _assign(w)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+    # The usual loop: forward, backward, update, forward again.
+    w = _weight([1.0, 2.0])
+    for _ in range(3):
+        loss = (x * w).sum()
+        loss.backward()
+        _optimizer_step(w)
+        x.grad = None
+
+
+def test_a_graph_kept_with_retain_graph_sees_a_later_change():
+    w = _weight([1.0, 2.0])
+    x = shendu.tensor([3.0, 4.0], requires_grad=True)
+    loss = (x * w).sum()
+    loss.backward(retain_graph=True)
+    _assign_add(w)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
