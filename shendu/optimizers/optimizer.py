@@ -251,7 +251,8 @@ class Optimizer:
         Args:
             grads: arrays or Tensors, one per variable; None leaves that variable as is.
             variables: the variables, updated in place. May be left out once built:
-                the gradients then match the built variables one to one.
+                the gradients then match the built variables one to one. A variable
+                not seen before joins the optimizer with fresh slots.
         """
         grads = list(grads)
         if not grads:
@@ -268,7 +269,7 @@ class Optimizer:
         if len(grads) != len(variables):
             raise ValueError(f"Optimizer '{self.name}': received {len(grads)} gradients for "
                              f"{len(variables)} variables.")
-        self._check_variables_are_known(variables)
+        self._add_new_variables(variables)
 
         kept_g, kept_v, missing = [], [], []
         for g, v in zip(grads, variables):
@@ -309,12 +310,39 @@ class Optimizer:
                              f"{variable.data.shape}")
         return g
 
-    def _check_variables_are_known(self, variables):
-        for v in variables:
-            if id(v) not in self._variable_index:
-                raise ValueError(f"Unknown variable: {v!r}. This optimizer can only be called "
-                                 "for the variables it was built with; create a new optimizer "
-                                 "for a new set of variables.")
+    def _add_new_variables(self, variables):
+        """Variables this optimizer has not seen join it with fresh slots.
+
+        A layer built after the first step, or a new head put on a base this optimizer
+        trained, brings such variables (Keras refuses them; we keep training). The slots
+        are rebuilt in the order of ``variables`` followed by the known variables it
+        lacks, so an optimizer fed ``model.trainable_weights`` keeps the model's order,
+        the order in which a checkpoint stores the slots; every known slot keeps its
+        values, and so does optimizer-wide state.
+        """
+        if all(id(v) in self._variable_index for v in variables):
+            return
+        order, seen = [], set()
+        for v in list(variables) + self._trainable_variables:
+            if id(v) not in seen:
+                seen.add(id(v))
+                order.append(v)
+        known = {}
+        for key, array in self._state.items():
+            known[self._slot_owner(key, self._trainable_variables)] = array
+        self._state, self._variable_index, self.built = {}, {}, False
+        self.build(order)
+        for key, array in self._state.items():
+            previous = known.get(self._slot_owner(key, order))
+            if previous is not None:
+                array[...] = previous
+
+    @staticmethod
+    def _slot_owner(key, variables):
+        """(id of the variable, slot name) for a slot key "<index>/<name>"; the key itself
+        for optimizer-wide state."""
+        index, sep, name = key.partition("/")
+        return (id(variables[int(index)]), name) if sep and index.isdigit() else key
 
     def _update_step_all(self, grads, variables, learning_rate):
         # A hook for optimizer-wide state that advances once per step (Nadam).

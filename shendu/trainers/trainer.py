@@ -21,7 +21,7 @@ from ..kernels.threads import owning_cores
 from ..autograd.tensor import Tensor
 from ..layers.layer import _flatten
 from . import resume as _resume
-from .data_adapters import flatten_arrays, make_adapter, split_validation
+from .data_adapters import _take, flatten_arrays, make_adapter, split_validation, unpack
 from .strategy import get_strategy
 
 
@@ -183,10 +183,11 @@ class Trainer:
             layer._losses.clear()
 
     def train_step(self, x, y, sample_weight=None):
-        variables = self.trainable_weights
-        for v in variables:
+        for v in self.trainable_weights:
             v.grad = None
         y_pred = self(x, training=True)
+        # Read after the forward pass: a layer built lazily by it has its weights now.
+        variables = self.trainable_weights
         y_flat, y_pred_flat = self._flat_outputs(y, y_pred)
         loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=True)
         with get_strategy(self).synchronize_gradients(variables):
@@ -251,6 +252,7 @@ class Trainer:
         data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=shuffle, steps=steps_per_epoch)
         if hasattr(data, "x"):
             self._check_data(data.x, data.y, "fit")
+        self._build_from_data(data)
         strategy = get_strategy(self)
         data = strategy.distribute_data(data, self)
         verbose, callbacks = strategy.verbose(verbose), strategy.callbacks(callbacks)
@@ -386,6 +388,30 @@ class Trainer:
         flat = [t.data for t in _flatten(out)]
         return flat[0] if len(flat) == 1 else flat
 
+    # ---- building before the first step -----------------------------------------------------
+    def _build_from_data(self, data):
+        """Build every layer, then the optimizer, before fit's first callback (as Keras).
+
+        A layer built lazily (a Sequential nested without an input shape, a subclassed
+        model's sublayers) then has its weights when ``BackupAndRestore`` restores them
+        and when the optimizer makes its slots. The layers are built by one inference
+        pass over the first sample; its side effects are undone (activity losses, the
+        states of stateful RNNs). A plain generator cannot be peeked at: its model is
+        built by the first step, which reads the weights after its forward pass.
+        """
+        if not all(layer.built for layer in self._all_layers()):
+            sample = _first_sample(data)
+            if sample is not None:
+                stateful = [(layer, layer.states) for layer in self._all_layers()
+                            if getattr(layer, "stateful", False)]
+                with no_grad():
+                    self(sample, training=False)
+                for layer, states in stateful:
+                    layer.states = states
+                self._clear_activity_losses()
+        if self.optimizer is not None and not self.optimizer.built:
+            self.optimizer.build(self.trainable_weights)
+
     # ---- checks before the first step --------------------------------------------------------
     def _check_data(self, x, y, method):
         """NaN/Inf in the inputs, and labels that cannot match the outputs, fail before any step."""
@@ -420,6 +446,16 @@ class Trainer:
         if isinstance(shape, dict):
             return list(shape.values())
         return shape
+
+
+def _first_sample(data):
+    """The inputs of the first sample of array data (or the first batch of an indexable
+    sequence), read without drawing a shuffle; None for a generator."""
+    if hasattr(data, "x"):
+        return _take(data.x, slice(0, 1))
+    if getattr(data, "is_sequence", False) and len(data.data):
+        return unpack(data.data[0])[0]
+    return None
 
 
 def _check_targets(y, out_shape, loss_fn, method, output_name):
