@@ -1,55 +1,160 @@
-"""Reusable output buffers for ops whose shapes repeat from step to step.
+"""A bounded pool of reusable buffers for ops whose shapes repeat from step to step.
 
 A training loop allocates the same large arrays every step (im2col columns, conv
 outputs, their gradients). Fresh large allocations are fresh pages, and the page
-faults that fill them cost as much as the arithmetic; ``empty(shape, dtype)``
-returns a buffer that an earlier step used and nobody references any more.
+faults that fill them cost as much as the arithmetic; ``empty(shape, dtype)`` lends
+a block of memory that an earlier step gave back.
 
-A pooled buffer is free when the pool's own list holds the only reference to it
-(``sys.getrefcount`` counts only the pool's own references). A view, a Tensor, a
-saved array in a graph node or a user's variable all hold references, so a buffer
-is never handed out twice while any of them is alive. A lock makes the check and the
-hand-out one step, so two threads (``threads.parallel``) never get the same buffer.
+Ownership, not reference counts. ``empty`` returns a new array object over a pooled
+block; that array is the *loan*, and the block belongs to it. The block goes back to
+the pool only when the loan is garbage, which a weak reference reports: the language
+guarantees the callback, so this holds on any Python (3.14's borrowed references,
+free-threaded builds, PyPy's delayed collection only make a block come back later).
+Whoever asked for the buffer owns it in the ordinary Python sense: an op's graph node
+that saves it, a Tensor whose data it became, a user holding ``model(x).numpy()``,
+a chunk's local scratch (back at the end of the chunk). Nothing the library hands out
+can therefore be written again while anyone holds it.
+
+Views cannot outlive the loan unnoticed: NumPy points a view's ``base`` at the first
+array up the chain that owns its memory *or whose base has another type*. The block
+is an instance of a private ndarray subclass, so every view of a loan (slices,
+reshapes, ``np.asarray``, Numba's views) keeps the loan itself alive, not just the block.
+
+The pool is bounded: free blocks are kept while their total stays under a byte budget
+(``shendu.config.set_workspace_budget``); the least recently returned blocks are
+dropped first. Blocks on loan are not counted: they are in use, and come back (and
+are trimmed to the budget) when their owners are done.
+
+Thread safety: one lock makes taking a free block one step, so two threads
+(``threads.parallel``) never get the same block. Returned blocks are queued without a
+lock (a garbage-collection pass can run a callback at any allocation, even inside the
+lock) and filed at the next ``empty`` call.
 """
+import collections
 import math
-import sys
 import threading
+import weakref
 
 import numpy as np
 
-_POOL = {}          # (shape, dtype) -> [buffers]
-_PER_SHAPE = 8      # at most this many buffers kept per (shape, dtype)
-_MIN_BYTES = 1 << 16  # small arrays come from malloc's own free lists: no need to pool
+_MIN_BYTES = 1 << 16    # small arrays come from malloc's own free lists: no need to pool
+_DEFAULT_BUDGET = 256 << 20
+
+
+class _Block(np.ndarray):
+    """Pooled memory. Its own type stops NumPy collapsing a loan's views onto it."""
+
+
 _LOCK = threading.Lock()
+_FREE = {}                          # nbytes -> [block, ...], most recently returned last
+_LRU = collections.OrderedDict()    # id(block) -> nbytes, least recently returned first
+_LENT = {}                          # id(weakref to a loan) -> (weakref, block, generation)
+_RETURNED = collections.deque()     # (block, generation) given back, not yet filed
+_state = {"budget": _DEFAULT_BUDGET, "free_bytes": 0, "generation": 0}
+
+
+def _give_back(ref):
+    """Weak-reference callback: the loan died, so its block is free again."""
+    entry = _LENT.pop(id(ref), None)
+    if entry is not None:
+        _RETURNED.append(entry[1:])
+
+
+def _file_returned():
+    """Put queued blocks on the free lists, dropping the oldest beyond the budget.
+
+    Called with ``_LOCK`` held.
+    """
+    generation = _state["generation"]
+    while _RETURNED:
+        block, gen = _RETURNED.popleft()
+        if gen != generation:       # lent before a clear(): let it go
+            continue
+        n = block.nbytes
+        _FREE.setdefault(n, []).append(block)
+        _LRU[id(block)] = n
+        _state["free_bytes"] += n
+    budget = _state["budget"]
+    while _state["free_bytes"] > budget:
+        n = _LRU.popitem(last=False)[1]
+        blocks = _FREE[n]
+        # the oldest block of this size is the first one: both orders are return order
+        blocks.pop(0)
+        if not blocks:
+            del _FREE[n]
+        _state["free_bytes"] -= n
 
 
 def empty(shape, dtype):
-    """An uninitialized array of ``shape`` and ``dtype``, reused when one is free."""
+    """An uninitialized array of ``shape`` and ``dtype``, over pooled memory when possible.
+
+    The array owns its memory until it (and every view of it) is garbage; then the
+    memory may be lent again. Arrays under 64 KiB come from ``np.empty``.
+
+    >>> a = empty((256, 256), "float32")
+    >>> a.shape, a.dtype.name
+    ((256, 256), 'float32')
+    """
     # (called per chunk by ops split over threads, so kept cheap: map and math.prod,
     # not a generator and np.prod, which cost several microseconds)
     shape = tuple(map(int, shape))
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize * math.prod(shape)
-    if nbytes < _MIN_BYTES:
+    if nbytes < _MIN_BYTES or _state["budget"] <= 0:
         return np.empty(shape, dtype)
-    key = (shape, dtype.str)
     with _LOCK:
-        bufs = _POOL.setdefault(key, [])
-        for buf in bufs:
-            # referenced by the list, the loop variable and getrefcount's argument only
-            if sys.getrefcount(buf) == 3:
-                return buf
-        buf = np.empty(shape, dtype)
-        if len(bufs) < _PER_SHAPE:
-            bufs.append(buf)
-        return buf
+        if _RETURNED:
+            _file_returned()
+        blocks = _FREE.get(nbytes)
+        if blocks:
+            block = blocks.pop()        # the most recently returned: likely still in cache
+            if not blocks:
+                del _FREE[nbytes]
+            del _LRU[id(block)]
+            _state["free_bytes"] -= nbytes
+        else:
+            block = _Block((nbytes,), np.uint8)
+        loan = np.ndarray(shape, dtype, buffer=block)
+        ref = weakref.ref(loan, _give_back)
+        _LENT[id(ref)] = (ref, block, _state["generation"])
+    return loan
 
 
 def clear():
-    """Forget every pooled buffer (their memory is freed once no one uses them)."""
-    _POOL.clear()
+    """Empty the pool: free blocks are dropped now, blocks on loan when their owners die."""
+    with _LOCK:
+        _state["generation"] += 1
+        _RETURNED.clear()
+        _FREE.clear()
+        _LRU.clear()
+        _state["free_bytes"] = 0
+
+
+def set_budget(nbytes):
+    """At most ``nbytes`` of free buffers are kept (0 turns pooling off)."""
+    if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 0:
+        raise ValueError("set_workspace_budget expects a number of bytes >= 0 (an int). "
+                         f"Received: nbytes={nbytes!r}")
+    with _LOCK:
+        _state["budget"] = int(nbytes)
+        _file_returned()
+
+
+def get_budget():
+    """The byte budget for free buffers."""
+    return _state["budget"]
 
 
 def pooled_bytes():
-    """Bytes held by the pool (in use or free)."""
-    return sum(b.nbytes for bufs in _POOL.values() for b in bufs)
+    """Bytes of free buffers the pool holds now (never more than the budget)."""
+    with _LOCK:
+        _file_returned()
+        return _state["free_bytes"]
+
+
+def lent_bytes():
+    """Bytes of pooled memory on loan now (owned by live arrays)."""
+    with _LOCK:
+        _file_returned()
+        generation = _state["generation"]
+        return sum(block.nbytes for _, block, gen in list(_LENT.values()) if gen == generation)
