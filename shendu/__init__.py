@@ -18,3 +18,13 @@ from . import (activations, constraints, initializers, layers, regularizers,  # 
                losses, metrics, optimizers, callbacks, utils, models, data, saving)
 from .layers import Input, InputLayer  # noqa: F401,E402
 from .models import Model, Sequential  # noqa: F401,E402
+
+# Keras's smaller namespaces, imported on first use so that `import shendu` stays fast.
+_LAZY_MODULES = ("backend", "random", "tree")
+
+
+def __getattr__(name):
+    if name in _LAZY_MODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'shendu' has no attribute {name!r}")

@@ -1,4 +1,5 @@
 """``ProgbarLogger``: prints the progress bar and metrics during fit/evaluate/predict."""
+from .. import config as _config
 from ..utils.progbar import Progbar
 from .callback import Callback
 
@@ -46,7 +47,7 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._reset_progbar()
         if self.verbose and self.epochs > 1:
-            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+            _config.print_msg(f"Epoch {epoch + 1}/{self.epochs}")
 
     def on_train_batch_end(self, batch, logs=None):
         self._update_progbar(batch, logs)

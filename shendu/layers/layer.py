@@ -11,12 +11,11 @@ PyTorch-style loop with ``loss.backward()``; called on symbolic ``KerasTensor``s
 (from ``shendu.Input``) it records a node of a Functional model instead.
 """
 import contextvars
-import itertools
 import threading
-from collections import defaultdict
 
 import numpy as np
 
+from .. import backend as _backend
 from .. import config as _config
 from .. import constraints as _constraints
 from .. import initializers as _initializers
@@ -25,7 +24,6 @@ from .._registry import snake_case
 from ..autograd.tensor import Tensor
 from ..autograd.variable import Variable
 
-_name_counters = defaultdict(itertools.count)
 # Set by the loader while it rebuilds a model from a file: called with (layer, shape)
 # before each weight is allocated, so a forged config cannot allocate without bound.
 weight_allocation_guard = contextvars.ContextVar("weight_allocation_guard", default=None)
@@ -37,12 +35,13 @@ _BUILD_LOCK = threading.RLock()
 
 
 def unique_name(prefix):
-    n = next(_name_counters[prefix])
-    return prefix if n == 0 else f"{prefix}_{n}"
+    """Keras's default names: ``dense``, ``dense_1``, ... from ``backend.get_uid``."""
+    uid = _backend.get_uid(prefix)
+    return prefix if uid == 1 else f"{prefix}_{uid - 1}"
 
 
 def reset_name_counters():
-    _name_counters.clear()
+    _backend.clear_session(free_memory=False)
 
 
 class KerasTensor:

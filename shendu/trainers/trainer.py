@@ -13,6 +13,7 @@ import contextlib
 
 import numpy as np
 
+from .. import config as _config
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
@@ -242,6 +243,7 @@ class Trainer:
         from ..callbacks import CallbackList
         self._require_compiled("fit")
         verbose = 1 if verbose == "auto" else int(verbose)
+        epochs = _config.capped_epochs(epochs)  # keras.config.set_max_epochs, for debugging
         if validation_split and validation_data is None:
             if not isinstance(x, (np.ndarray, Tensor, list, dict)):
                 raise ValueError("validation_split only works with array inputs; pass validation_data "
@@ -249,7 +251,8 @@ class Trainer:
             (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight, validation_split)
         if class_weight is not None:
             sample_weight = _class_weights_to_sample_weight(y, class_weight, sample_weight)
-        data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=shuffle, steps=steps_per_epoch)
+        data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=shuffle,
+                            steps=_config.capped_steps(steps_per_epoch))
         if hasattr(data, "x"):
             self._check_data(data.x, data.y, "fit")
         self._build_from_data(data)
@@ -317,7 +320,8 @@ class Trainer:
         from ..callbacks import CallbackList
         self._require_compiled("evaluate")
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=False, steps=steps)
+        data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=False,
+                            steps=_config.capped_steps(steps))
         if hasattr(data, "x") and not _internal:
             self._check_data(data.x, data.y, "evaluate")
         strategy = get_strategy(self)
@@ -345,7 +349,8 @@ class Trainer:
         """Model outputs for ``x`` as NumPy arrays (one per output), computed without gradients."""
         from ..callbacks import CallbackList
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = make_adapter(x, None, None, batch_size or 32, shuffle=False, steps=steps)
+        data = make_adapter(x, None, None, batch_size or 32, shuffle=False,
+                            steps=_config.capped_steps(steps))
         if hasattr(data, "x"):
             self._check_data(data.x, None, "predict")
         cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0, model=self,

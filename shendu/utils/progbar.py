@@ -6,6 +6,8 @@ import time
 
 import numpy as np
 
+from .. import config as _config
+
 
 def _interactive():
     """Whether stdout redraws in place (a terminal or a notebook), not a CI log."""
@@ -17,6 +19,14 @@ def _interactive():
         except ValueError:  # a closed stream
             return False
     return "ipykernel" in sys.modules or "PYCHARM_HOSTED" in os.environ
+
+
+def _write(text):
+    if _config.is_interactive_logging_enabled():
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    elif text.strip():
+        _config.print_msg(text, line_break=False)
 
 
 def _can_encode(text):
@@ -94,7 +104,8 @@ class Progbar:
         self.interval = interval
         self.unit_name = unit_name
         self.stateful_metrics = set(stateful_metrics) if stateful_metrics else set()
-        self._dynamic_display = _interactive()
+        # With interactive logging off, one finished line per bar goes to the 'shendu' logger.
+        self._dynamic_display = _interactive() and _config.is_interactive_logging_enabled()
         self._bar_char, self._todo_char = ("━", "─") if _can_encode("━─") else ("=", ".")
         self._seen_so_far = 0
         # name -> [weighted sum, weight] for averaged values, [value, 1] for stateful
@@ -136,8 +147,7 @@ class Progbar:
             line = f"{count} - {now - self._start:.0f}s - "
             line += _format_time_per_unit(time_per_unit, self.unit_name)
             line += self._metrics_text()
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            _write(line + "\n")
         self._last_update = now
 
     def add(self, n, values=None):
@@ -215,8 +225,7 @@ class Progbar:
             line += " " * (self._prev_total_width - width)
         if finalize or not self._dynamic_display:
             line += "\n"
-        sys.stdout.write(line)
-        sys.stdout.flush()
+        _write(line)
         self._prev_total_width = width
 
     def _estimate_step_duration(self, current, now):

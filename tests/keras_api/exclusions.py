@@ -13,4 +13,12 @@ EXCLUDED = {
     "keras.callbacks.OrbaxCheckpoint":
         "Orbax is JAX's checkpoint library; shendu checkpoints with ModelCheckpoint and "
         "BackupAndRestore in its own file format.",
+    "keras.config.enable_traceback_filtering":
+        "Keras hides its own frames (backend dispatch, tf.function/jit tracing) from tracebacks; "
+        "shendu runs eagerly in readable Python and shows every frame, so there is no filter "
+        "to switch.",
+    "keras.config.disable_traceback_filtering":
+        "See keras.config.enable_traceback_filtering: shendu never filters tracebacks.",
+    "keras.config.is_traceback_filtering_enabled":
+        "See keras.config.enable_traceback_filtering: shendu never filters tracebacks.",
 }
