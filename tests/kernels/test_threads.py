@@ -1,11 +1,11 @@
-"""shendu's own threads (kernels.threads.parallel) and the thread-safe workspace."""
+"""shendu's own threads (kernels.threads.parallel); the thread-safe workspace is in test_workspace.py."""
 import threading
 
 import numpy as np
 import pytest
 
 import shendu
-from shendu.kernels import threads, workspace
+from shendu.kernels import threads
 
 
 def test_parallel_returns_results_in_order_and_runs_concurrently():
@@ -56,23 +56,6 @@ def test_split_parallelism_is_one_under_determinism():
         assert threads.split_parallelism() == 1
     finally:
         shendu.config.disable_determinism()
-
-
-def test_workspace_never_hands_one_buffer_to_two_threads():
-    shape = (64, 1024)  # above the pooling threshold
-    held = [[], []]
-    barrier = threading.Barrier(2, timeout=10)
-
-    def grab(k):
-        barrier.wait()
-        for _ in range(200):
-            held[k].append(workspace.empty(shape, np.float32))
-            if len(held[k]) > 3:
-                held[k].pop(0)  # release one: it may be handed out again
-            ids = {id(b) for b in held[0]} & {id(b) for b in held[1]}
-            assert not ids, "the same buffer is held by both threads"
-
-    threads.parallel([lambda: grab(0), lambda: grab(1)])
 
 
 def test_owning_cores_limits_blas_and_allows_splitting_only_inside(monkeypatch):
