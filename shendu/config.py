@@ -351,33 +351,3 @@ def clear_workspace():
     """Drop every free pooled buffer now; buffers in use are dropped when their owners die."""
     from .kernels.workspace import clear
     clear()
-
-# ---- memory: the buffer pool (shendu/kernels/workspace.py) -------------------------------
-def set_workspace_budget(nbytes):
-    """Keep at most ``nbytes`` of free reusable buffers (default 256 MiB; 0 turns reuse off).
-
-    Ops borrow their large outputs and scratch arrays from a pool, because fresh pages
-    cost as much as the arithmetic that fills them. A buffer is in use while any array
-    that views it is alive (yours included), and comes back to the pool afterwards;
-    free buffers beyond the budget are dropped, least recently used first.
-
-    >>> import shendu
-    >>> shendu.config.set_workspace_budget(64 * 2**20)
-    >>> shendu.config.get_workspace_budget()
-    67108864
-    >>> shendu.config.set_workspace_budget(256 * 2**20)
-    """
-    from .kernels.workspace import set_budget
-    set_budget(nbytes)
-
-
-def get_workspace_budget():
-    """The buffer pool's byte budget for free buffers."""
-    from .kernels.workspace import get_budget
-    return get_budget()
-
-
-def clear_workspace():
-    """Drop every free pooled buffer now; buffers in use are dropped when their owners die."""
-    from .kernels.workspace import clear
-    clear()
