@@ -172,11 +172,12 @@ class Functional(Model):
         self.built = True
 
     def get_config(self):
-        """Keras's layout: each layer's config and inbound nodes ([layer, node, tensor] refs)."""
-        from ..saving.serialization import functional_get_config
-        return functional_get_config(self)
+        """Keras 3's Functional config: each layer's config and inbound nodes, where a
+        tensor is a ``__keras_tensor__`` with its ``keras_history`` [layer, node, index]."""
+        from ..saving.json_config import functional_config
+        return functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..saving.serialization import functional_from_config
-        return functional_from_config(config, custom_objects)
+        from ..saving.json_config import from_keras_config
+        return from_keras_config({"class_name": "Functional", "config": config}, custom_objects)

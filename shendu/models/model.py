@@ -54,6 +54,22 @@ class Model(Trainer, Layer):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A Functional config (with ``layers``, ``input_layers``, ``output_layers``) builds a
+        Functional model, as Keras's ``Model.from_config``; else ``cls(**config)``."""
+        if cls is Model and isinstance(config, dict) and \
+                {"layers", "input_layers", "output_layers"} <= set(config):
+            from .functional import Functional
+            return Functional.from_config(config, custom_objects)
+        return cls(**config)
+
+    def to_json(self, **kwargs):
+        """The architecture as Keras 3's JSON (``keras.models.model_from_json`` reads it
+        back, in shendu or in Keras); ``kwargs`` go to ``json.dumps``."""
+        from ..saving.json_config import to_json
+        return to_json(self, **kwargs)
+
     # ---- saving (shendu/saving: one zip format, atomic writes, safe loading) ------------------
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Save architecture, weights, compile arguments and training state to one file

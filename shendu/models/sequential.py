@@ -157,11 +157,11 @@ class Sequential(Model):
         return self.compute_output_shape(self._input_batch_shape)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self._layers],
-                "input_shape": list(self._input_batch_shape) if self._input_batch_shape else None}
+        """Keras 3's Sequential config: name, trainable, dtype, layers (InputLayer first)."""
+        from ..saving.json_config import sequential_config
+        return sequential_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..saving.serialization import sequential_from_config
-        return sequential_from_config(config, custom_objects)
+        from ..saving.json_config import from_keras_config
+        return from_keras_config({"class_name": "Sequential", "config": config}, custom_objects)

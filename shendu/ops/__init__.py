@@ -32,7 +32,31 @@ from .shape import (broadcast_to, concat, concatenate, expand_dims, flatten, get
                     moveaxis, pad, permute, repeat, reshape, split, squeeze, stack, swapaxes,
                     tile, transpose, unsqueeze)
 
+from .core import (array, associative_scan, cond, convert_to_numpy, copy, custom_gradient,  # noqa: F401,E402
+                   dtype, empty, empty_like, fori_loop, get_item, identity, is_tensor, map, ndim,
+                   saturate_cast, scan, scatter, scatter_update, select, shape, size, slice,
+                   slice_update, stop_gradient, switch, unravel_index, unstack, vectorize,
+                   vectorized_map, while_loop)
+from .creation import geomspace, linspace, logspace  # noqa: F401,E402
+from .einsum import dot, einsum, inner, kron, outer, tensordot, vdot  # noqa: F401,E402
+from .indexing import (argsort, diag, diagflat, diagonal, flip, fliplr, flipud,  # noqa: F401,E402
+                       in_top_k, multi_hot, nonzero, one_hot, roll, rot90, sort, take_along_axis,
+                       top_k, trace, tri, tril, triu)
+from .math import (allclose, angle, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # noqa: F401,E402
+                   arctanh, bitwise_and, bitwise_invert, bitwise_left_shift, bitwise_not,
+                   bitwise_or, bitwise_right_shift, bitwise_xor, cbrt, ceil, conj, conjugate, cos,
+                   cosh, deg2rad, divide_no_nan, erf, erfc, erfinv, exp2, expm1, fabs, floor,
+                   floor_divide, fmax, fmin, fmod, gcd, heaviside, hypot, i0, imag, isclose, isin,
+                   isinf, isneginf, isposinf, isreal, lcm, ldexp, left_shift, log10, log1p, log2,
+                   log_sigmoid, logaddexp, logaddexp2, logical_xor, mod, nan_to_num, nextafter,
+                   rad2deg, real, reciprocal, remainder, right_shift, round, rsqrt, signbit, sin,
+                   sinc, sinh, tan, trunc)
+from .reduction import cumprod, cumsum, prod  # noqa: F401,E402
+
 import sys as _sys
 
 # Tensor's operators (`a + b`, `x.sum()`) call into this module.
 _sys.modules['shendu.autograd.tensor']._ops = _sys.modules[__name__]
+
+# The Keras sub-namespaces, bound last: they hold the functions defined above.
+from . import nn, numpy  # noqa: F401,E402

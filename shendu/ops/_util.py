@@ -42,3 +42,14 @@ def restore_reduced(g, shape, axes, keepdims):
     if not keepdims and axes:
         g = np.expand_dims(g, axes)
     return g
+
+
+def bind_namespace(namespace, names):
+    """Bind each of ``names`` that ``shendu.ops`` defines into ``namespace`` (a module's
+    globals): the Keras sub-namespaces (``ops.numpy``, ``ops.nn``) hold the same objects.
+    Returns the names bound, for ``__all__``."""
+    import sys
+    ops = sys.modules["shendu.ops"]
+    bound = [n for n in names if hasattr(ops, n)]
+    namespace.update({n: getattr(ops, n) for n in bound})
+    return bound

@@ -253,13 +253,23 @@ class Silu(Function):
 
 
 class Softmax(Function):
-    """y_i = e^{x_i} / sum_j e^{x_j} along ``axis``;
-    gx = y * (gy - sum_j gy_j y_j)   (the Jacobian diag(y) - y y^T applied to gy)."""
+    """y_i = e^{x_i} / sum_j e^{x_j} along ``axis`` (one axis or several);
+    gx = y * (gy - sum_j gy_j y_j)   (the Jacobian diag(y) - y y^T applied to gy).
 
-    def forward(ctx, x, axis):
-        z = x - x.max(axis=axis, keepdims=True)  # shift for stability: softmax is shift-invariant
-        e = np.exp(z)
-        y = e / e.sum(axis=axis, keepdims=True)
+    With a boolean ``mask`` (broadcast against x), only the kept positions enter the
+    sums and the masked ones output 0 (a fully masked slice outputs zeros); since y is
+    0 there, the same rule gives them a zero gradient.
+    """
+
+    def forward(ctx, x, axis, mask=None):
+        if mask is not None:
+            x = np.where(mask, x, np.asarray(-np.inf, x.dtype))
+        m = x.max(axis=axis, keepdims=True)
+        if mask is not None:
+            m = np.where(np.isfinite(m), m, np.zeros((), x.dtype))
+        e = np.exp(x - m)  # shifted for stability: softmax is shift-invariant
+        s = e.sum(axis=axis, keepdims=True)
+        y = e / np.where(s > 0, s, np.ones((), s.dtype)) if mask is not None else e / s
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y
@@ -345,10 +355,26 @@ def silu(x):
 swish = silu
 
 
-def softmax(x, axis=-1):
-    """Softmax along ``axis`` (one axis)."""
-    ax, = normalize_axis(axis, np.ndim(x.data if hasattr(x, "data") else x))
-    return Softmax.apply(x, axis=ax)
+def softmax(x, axis=-1, mask=None):
+    """Softmax along ``axis`` (an int or a tuple of axes).
+
+    ``mask`` (shendu's addition, the rule of Keras's ``Softmax`` layer): where it is
+    False (or <= 0.5), the position is left out of the normalization and outputs 0.
+
+    Example:
+        >>> import numpy as np, shendu.ops as ops
+        >>> ops.softmax(np.array([0., 0., 5.]), mask=np.array([True, True, False])).numpy()
+        array([0.5, 0.5, 0. ])
+    """
+    data = x.data if hasattr(x, "data") else np.asarray(x)
+    axes = normalize_axis(axis, data.ndim)
+    if mask is not None:
+        mask = np.asarray(mask.data if hasattr(mask, "data") else mask)
+        mask = mask if mask.dtype == bool else mask > 0.5
+        if mask.ndim > data.ndim or any(m not in (1, n) for m, n in zip(mask.shape[::-1], data.shape[::-1])):
+            raise ValueError(f"softmax: the mask must broadcast to the input. Received: "
+                             f"x.shape={data.shape}, mask.shape={mask.shape}")
+    return Softmax.apply(x, axis=axes, mask=mask)
 
 
 def log_softmax(x, axis=-1):

@@ -300,8 +300,16 @@ def minimum(x1, x2):
     return Minimum.apply(x1, x2)
 
 
-def where(condition, x1, x2):
-    """Pick x1 where ``condition`` holds, else x2 (condition gets no gradient)."""
+def where(condition, x1=None, x2=None):
+    """Pick x1 where ``condition`` holds, else x2 (condition gets no gradient).
+
+    With neither x1 nor x2, the indices where ``condition`` holds (as ``nonzero``).
+    """
+    if x1 is None and x2 is None:
+        from .indexing import nonzero
+        return nonzero(condition)
+    if x1 is None or x2 is None:
+        raise ValueError("where: give both x1 and x2, or neither")
     return Where.apply(_nodiff(condition), x1, x2)
 
 

@@ -186,8 +186,21 @@ permute = transpose
 
 
 def moveaxis(x, source, destination):
+    """Move axes ``source`` (an int or a sequence) to the positions ``destination``;
+    the other axes keep their order."""
     nd = np.ndim(data_of(x))
-    order = list(np.moveaxis(np.arange(nd), source, destination))
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"moveaxis: source and destination must have the same number of axes. "
+                         f"Received: source={source}, destination={destination}")
+    for a in src + dst:
+        if not -nd <= int(a) < nd:
+            raise ValueError(f"moveaxis: axis {a} is out of range for a tensor of rank {nd}")
+    src, dst = [int(a) % nd for a in src], [int(a) % nd for a in dst]
+    order = [a for a in range(nd) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
     return transpose(x, order)
 
 
@@ -203,8 +216,15 @@ def broadcast_to(x, shape):
 
 
 def expand_dims(x, axis):
-    """Insert a size-1 axis at ``axis`` (``unsqueeze`` in PyTorch)."""
+    """Insert a size-1 axis at ``axis``, or one at each axis of a tuple (``unsqueeze`` in PyTorch)."""
     shape = list(np.shape(data_of(x)))
+    if isinstance(axis, (tuple, list)):
+        out_nd = len(shape) + len(axis)
+        axes = normalize_axis(axis, out_nd)
+        if len(axes) != len(axis):
+            raise ValueError(f"expand_dims: repeated axis in {tuple(axis)}")
+        it = iter(shape)
+        return reshape(x, [1 if d in axes else next(it) for d in range(out_nd)])
     ax = axis if axis >= 0 else len(shape) + 1 + axis
     if not 0 <= ax <= len(shape):
         raise ValueError(f"expand_dims: axis {axis} is out of range for rank {len(shape)}")
@@ -303,7 +323,18 @@ def tile(x, repeats):
     return Tile.apply(x, reps=reps)
 
 
-def repeat(x, repeats, axis=0):
-    """Repeat each element ``repeats`` (an int) times along ``axis``."""
+def repeat(x, repeats, axis=None):
+    """Repeat each element ``repeats`` times along ``axis`` (of the flattened x when None);
+    ``repeats`` is an int or one count per element of that axis."""
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
     ax, = normalize_axis(axis, np.ndim(data_of(x)))
-    return Repeat.apply(x, repeats=int(repeats), axis=ax)
+    counts = np.asarray(data_of(repeats))
+    if counts.ndim == 0 or counts.size == 1:
+        return Repeat.apply(x, repeats=int(counts.reshape(-1)[0]), axis=ax)
+    from .embedding import take
+    n = np.shape(data_of(x))[ax]
+    if counts.shape != (n,):
+        raise ValueError(f"repeat: repeats must be an int or have one entry per element of axis "
+                         f"{ax} (size {n}). Received: repeats.shape={counts.shape}")
+    return take(x, np.repeat(np.arange(n), counts), axis=ax)

@@ -44,27 +44,39 @@ def _jsonable_shape(shape):
 
 
 def sequential_get_config(model):
-    config = model.get_config()
-    config["layers"] = [serialize_layer(layer) for layer in model._layers]
-    return config
+    shape = model._input_batch_shape
+    return {"name": model.name, "trainable": model.trainable,
+            "layers": [serialize_layer(layer) for layer in model._layers],
+            "input_shape": list(shape) if shape is not None else None}
 
 
-def functional_get_config(model):
-    """Keras's Functional config: layers with inbound nodes, input and output references."""
+def functional_get_config(model, serialize=None, tensor_ref=None):
+    """Keras's Functional config: layers with inbound nodes, input and output references.
+
+    ``serialize(layer)`` writes each layer entry (default ``serialize_layer``) and
+    ``tensor_ref(tensor, [layer name, node index, tensor index])`` each tensor reference
+    (default ``{"__keras_tensor__": [...]}``); ``json_config`` passes Keras's forms.
+    """
     from ..layers.layer import KerasTensor, _map_structure
-    node_index = {}
+    # A layer's nodes in this model, numbered in the order the layer was called (Keras's
+    # numbering), which need not be the order the graph runs them in.
     per_layer = {}
     for node in model._nodes:
-        k = per_layer.get(id(node.layer), 0)
-        node_index[id(node)] = k
-        per_layer[id(node.layer)] = k + 1
+        per_layer.setdefault(id(node.layer), []).append(node)
+    node_index = {}
+    for nodes in per_layer.values():
+        calls = {id(n): i for i, n in enumerate(nodes[0].layer._inbound_nodes)}
+        nodes.sort(key=lambda n: calls.get(id(n), len(calls)))
+        node_index.update((id(n), k) for k, n in enumerate(nodes))
 
     def ref(t):
         if not isinstance(t, KerasTensor):
             return t
         if t.node is None:
-            return {"__keras_tensor__": [t.input_layer.name, 0, 0]}
-        return {"__keras_tensor__": [t.node.layer.name, node_index[id(t.node)], t.index]}
+            history = [t.input_layer.name, 0, 0]
+        else:
+            history = [t.node.layer.name, node_index[id(t.node)], t.index]
+        return {"__keras_tensor__": history} if tensor_ref is None else tensor_ref(t, history)
 
     layers = []
     names = [l.name for l in model.layers]
@@ -72,11 +84,11 @@ def functional_get_config(model):
         raise ValueError(f"Model '{model.name}' has layers with the same name; names must be "
                          f"unique to save a Functional model: {names}")
     for layer in model.layers:
-        entry = serialize_layer(layer)
+        entry = (serialize or serialize_layer)(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [{"args": _map_structure(ref, node.inputs),
                                    "kwargs": dict(node.kwargs)}
-                                  for node in model._nodes if node.layer is layer]
+                                  for node in per_layer.get(id(layer), ())]
         layers.append(entry)
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
             "input_layers": _map_structure(ref, model._input_struct),

@@ -48,3 +48,71 @@ def distinct(rng, shape, gap=1e-3):
     n = int(np.prod(shape)) if len(shape) else 1
     vals = (rng.permutation(n) - n / 2) * gap * 10 + rng.uniform(0, gap, n)
     return (vals / max(n, 1)).reshape(shape) * 10 if n > 1 else vals.reshape(shape)
+
+
+def _is_float(a):
+    return np.asarray(a).dtype.kind == "f"
+
+
+def _as_list(y):
+    return list(y) if isinstance(y, (tuple, list)) else [y]
+
+
+def op_spec_tests(specs):
+    """The three generated checks over ``specs``, as pytest test functions.
+
+    A test module binds them to module-level names so pytest collects them::
+
+        test_forward, test_gradcheck, test_float32 = op_spec_tests(SPECS)
+
+    Integer and boolean inputs (indices, masks) pass through unchanged and are never
+    differentiated; a spec with ``tags=("nondiff",)`` gets no gradient check (sorting
+    indices, comparisons, ...), only the forward and dtype checks. An op may return a
+    tuple of tensors (``top_k``, ``qr``): each is compared with the reference's tuple.
+    """
+    import pytest
+
+    import shendu
+    from ..autograd.gradcheck import gradcheck
+    ids = [s.name for s in specs]
+    diff = [s for s in specs if "nondiff" not in s.tags]
+
+    @pytest.mark.parametrize("spec", specs, ids=ids)
+    def test_forward(spec, rng):
+        for inputs in spec.samples(rng):
+            got = _as_list(spec.fn(*[shendu.tensor(a) for a in inputs]))
+            want = _as_list(spec.reference(*inputs))
+            assert len(got) == len(want), f"{spec.name}: {len(got)} outputs, expected {len(want)}"
+            for g, w in zip(got, want):
+                assert g.shape == np.shape(w), f"{spec.name}: shape {g.shape}, expected {np.shape(w)}"
+                np.testing.assert_allclose(g.numpy(), w, rtol=1e-10, atol=1e-12, err_msg=spec.name)
+
+    @pytest.mark.parametrize("spec", diff, ids=[s.name for s in diff])
+    def test_gradcheck(spec, rng):
+        for inputs in spec.samples(rng):
+            errs = gradcheck(lambda *xs: _as_list(spec.fn(*xs))[0], *inputs, atol=spec.atol,
+                             rtol=spec.rtol)
+            assert all(e is None or e < 1e-4 for e in errs), errs
+
+    @pytest.mark.parametrize("spec", specs, ids=ids)
+    def test_float32(spec, rng):
+        for inputs in spec.samples(rng):
+            arrays = [a.astype(np.float32) if _is_float(a) else a for a in inputs]
+            xs = [shendu.tensor(a, requires_grad=_is_float(a) and "nondiff" not in spec.tags)
+                  for a in arrays]
+            ys = _as_list(spec.fn(*xs))
+            want = _as_list(spec.reference(*arrays))
+            for y, w in zip(ys, want):
+                w = np.asarray(w)
+                if w.dtype.kind == "f":
+                    assert y.dtype == np.float32, f"{spec.name} returned {y.dtype} from float32 inputs"
+                scale = float(np.abs(w).max()) if w.size and w.dtype.kind in "fc" else 1.0
+                np.testing.assert_allclose(y.numpy(), w, rtol=spec.fwd_rtol32,
+                                           atol=spec.fwd_rtol32 * max(scale, 1.0), err_msg=spec.name)
+            if ys[0].requires_grad:
+                ys[0].backward(shendu.tensor(np.ones(ys[0].shape, np.float32)))
+                for x in xs:
+                    if x.grad is not None:
+                        assert x.grad.dtype == np.float32, f"{spec.name}: gradient of dtype {x.grad.dtype}"
+
+    return test_forward, test_gradcheck, test_float32

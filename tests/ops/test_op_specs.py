@@ -33,6 +33,15 @@ def _softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+# a fully masked row outputs zeros, a partly masked one renormalizes over the kept entries
+_MASK = np.array([[True, False, True, True], [False, False, False, False], [True, True, True, False]])
+
+def _masked_softmax(x, mask):
+    e = np.where(mask, np.exp(x - x.max(-1, keepdims=True)), 0)
+    s = e.sum(-1, keepdims=True)
+    return e / np.where(s > 0, s, 1)
+
+
 BINARY_SHAPES = [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((3, 1), (1, 5)), ((), (2, 3)), ((5,), ())]
 
 
@@ -82,6 +91,10 @@ SPECS = [
     OpSpec("softmax_last", ops.softmax, _unary(lambda r: _n(r, 3, 5)), _softmax),
     OpSpec("softmax_axis0", lambda x: ops.softmax(x, axis=0), _unary(lambda r: _n(r, 3, 5)),
            lambda x: _softmax(x, 0)),
+    OpSpec("softmax_axes", lambda x: ops.softmax(x, axis=(0, 2)), _unary(lambda r: _n(r, 2, 3, 4)),
+           lambda x: _softmax(x.transpose(1, 0, 2).reshape(3, 8)).reshape(3, 2, 4).transpose(1, 0, 2)),
+    OpSpec("softmax_mask", lambda x: ops.softmax(x, mask=_MASK), _unary(lambda r: _n(r, 3, 4)),
+           lambda x: _masked_softmax(x, _MASK)),
     OpSpec("log_softmax", ops.log_softmax, _unary(lambda r: _n(r, 2, 3, 5)), lambda x: np.log(_softmax(x))),
     OpSpec("sum_all", ops.sum, _unary(lambda r: _n(r, 3, 4)), np.sum),
     OpSpec("sum_axis_keep", lambda x: ops.sum(x, axis=(0, 2), keepdims=True), _unary(lambda r: _n(r, 2, 3, 4)),
@@ -123,6 +136,13 @@ SPECS = [
     OpSpec("tile", lambda x: ops.tile(x, (2, 3)), _unary(lambda r: _n(r, 2, 3)), lambda x: np.tile(x, (2, 3))),
     OpSpec("repeat", lambda x: ops.repeat(x, 3, axis=1), _unary(lambda r: _n(r, 2, 3)),
            lambda x: np.repeat(x, 3, axis=1)),
+    OpSpec("repeat_flat", lambda x: ops.repeat(x, 2), _unary(lambda r: _n(r, 2, 3)), lambda x: np.repeat(x, 2)),
+    OpSpec("repeat_counts", lambda x: ops.repeat(x, np.array([2, 0, 1]), axis=1), _unary(lambda r: _n(r, 2, 3)),
+           lambda x: np.repeat(x, [2, 0, 1], axis=1)),
+    OpSpec("expand_dims_axes", lambda x: ops.expand_dims(x, (0, -1)), _unary(lambda r: _n(r, 2, 3)),
+           lambda x: np.expand_dims(x, (0, -1))),
+    OpSpec("moveaxis_several", lambda x: ops.moveaxis(x, (0, 2), (-1, 0)), _unary(lambda r: _n(r, 2, 3, 4)),
+           lambda x: np.moveaxis(x, (0, 2), (-1, 0))),
     OpSpec("getitem_slice", lambda x: x[1:, ::2], _unary(lambda r: _n(r, 3, 5)), lambda x: x[1:, ::2]),
     OpSpec("getitem_int_array_repeats", lambda x: x[np.array([0, 2, 0, 0])], _unary(lambda r: _n(r, 3, 2)),
            lambda x: x[np.array([0, 2, 0, 0])]),
