@@ -23,9 +23,14 @@ class BackupAndRestore(Callback):
             Use one folder per training job.
         save_freq: ``"epoch"`` (back up at the end of every epoch) or an int: every that
             many training steps (counted across epochs).
-        delete_checkpoint: delete the backup when ``fit`` finishes (also when
-            EarlyStopping ends it). An interrupted fit (Ctrl-C) keeps it, first writing a
-            backup of the step it stopped at.
+        delete_checkpoint: delete the backup when ``fit`` finishes normally (also when
+            EarlyStopping ends it). A fit ended by an exception (in a callback, the data,
+            a step) keeps the last backup, as a killed process does; an interrupted fit
+            (Ctrl-C) keeps it too, first writing a backup of the step it stopped at.
+
+    The resumed ``fit`` returns the History of the whole run, the epochs before the
+    backup included (``history.epoch == [0, 1, ...]``); Keras's holds only the epochs that
+    this call ran.
 
     Example:
         >>> cb = BackupAndRestore("/tmp/backup", save_freq=100)

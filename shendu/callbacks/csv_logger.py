@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from .callback import Callback
+from .callback import Callback, check_state, decode_int
 
 
 def _cell(value):
@@ -81,6 +81,23 @@ class CSVLogger(Callback):
         row.update((key, _cell(logs.get(key, "NA"))) for key in self.keys)
         self.writer.writerow(row)
         self.csv_file.flush()
+
+    def get_state(self):
+        """The length of the file: rows written after a checkpoint (an epoch whose
+        backup an exception prevented) are cut off when ``fit`` resumes from it."""
+        if self.csv_file is None or self.csv_file.closed:
+            return None
+        return {"size": self.csv_file.tell()}
+
+    def set_state(self, state):
+        check_state(state, ("size",), "CSVLogger")
+        size = decode_int(state["size"], "CSVLogger size")
+        # Only a file appended to holds the rows the checkpoint counted (a new file was
+        # emptied by on_train_begin).
+        if self.append and self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.flush()
+            if size < os.path.getsize(self.filename):
+                self.csv_file.truncate(size)
 
     def on_train_end(self, logs=None):
         if self.csv_file is not None and not self.csv_file.closed:
