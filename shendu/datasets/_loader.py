@@ -17,7 +17,6 @@ never leaves a file that a later load would trust.
 """
 import hashlib
 import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -148,24 +147,17 @@ def download(url, dest, digests):
     The bytes go to a temporary file beside ``dest``; it is renamed to ``dest`` only
     after the digest matched, and removed on any failure, interruption included.
     """
+    from ..saving.atomic_file import atomic_write
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            _fetch_url(url, out)
-        found = sha256_of(tmp)
+    with atomic_write(dest, what="download") as out:
+        _fetch_url(url, out)
+        out.flush()
+        found = sha256_of(out.name)
         if found not in digests:
             raise ChecksumError(
                 f"{url}: SHA-256 mismatch in the download: expected {' or '.join(digests)}, "
                 f"found {found}; nothing was saved to {dest}")
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
     return dest
 
 

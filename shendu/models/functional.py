@@ -1,6 +1,6 @@
 """Functional models: a graph of layers recorded by calling them on ``Input``s."""
+from .. import fusion
 from ..layers.core import InputLayer
-from ..layers.regularization import Dropout
 from ..layers.layer import KerasTensor, Layer, _flatten, _map_structure
 from .model import Model
 
@@ -34,38 +34,7 @@ class Functional(Model):
         self._layers = []
         for layer in layers:
             self._layers.append(layer)
-        self._pool_after = self._conv_pool_pairs()
         self.built = True
-
-    def _conv_pool_pairs(self):
-        """{id(conv node): (pool node, dropout node or None)} for each conv layer whose
-        output is read by one MaxPooling2D call and nothing else (not another layer, not a
-        model output): ``call`` runs the two as one op that never stores the conv's
-        activation, as Sequential does (``_Conv._call_with_max_pool`` decides whether the
-        op applies). A Dropout call that alone reads the pool's output is applied by that
-        op too, when training."""
-        readers = {}
-        for node in self._nodes:
-            for t in node.parent_tensors:
-                readers.setdefault(id(t), []).append(node)
-        outputs = {id(t) for t in self.outputs}
-        pairs = {}
-        for node in self._nodes:
-            outs = _flatten(node.outputs)
-            if not hasattr(node.layer, "_call_with_max_pool") or len(outs) != 1 \
-                    or not isinstance(node.inputs, KerasTensor) or id(outs[0]) in outputs:
-                continue
-            users = readers.get(id(outs[0]), [])
-            if len(users) == 1 and users[0].inputs is outs[0] \
-                    and set(node.kwargs) <= {"training"} and not users[0].kwargs:
-                pool = users[0]
-                pooled = _flatten(pool.outputs)
-                after = readers.get(id(pooled[0]), []) if len(pooled) == 1 else []
-                drop = after[0] if len(after) == 1 and type(after[0].layer) is Dropout \
-                    and after[0].inputs is pooled[0] and not after[0].kwargs \
-                    and id(pooled[0]) not in outputs else None
-                pairs[id(node)] = (pool, drop)
-        return pairs
 
     def _order_nodes(self):
         order, done, on_path = [], set(), set()
@@ -119,21 +88,19 @@ class Functional(Model):
         flat = self._flatten_inputs(inputs)
         for kt, value in zip(self.inputs, flat):
             values[id(kt)] = kt.input_layer._convert_input(value)
-        fused = set()
-        for node in self._nodes:
-            if id(node) in fused:
+        steps, covered = self._fused_steps(), set()
+        for k, node in enumerate(self._nodes):
+            if k in covered:
                 continue
             args = _map_structure(lambda t: values[id(t)] if isinstance(t, KerasTensor) else t, node.inputs)
-            pool, drop = self._pool_after.get(id(node), (None, None))
-            if pool is not None:
-                if drop is not None and not drop.layer._fusable(training):
-                    drop = None
-                y = node.layer._call_with_max_pool(args, pool.layer,
-                                                   dropout=None if drop is None else drop.layer)
-                if y is not None:  # (else the op does not apply: the layers run as usual)
-                    last = pool if drop is None else drop
-                    values[id(_flatten(last.outputs)[0])] = y
-                    fused.update((id(pool), id(last)))
+            planned = steps.get(k)
+            if planned is not None:  # a run of nodes planned as one op (shendu/fusion.py)
+                step, positions, outputs = planned
+                done = step(args, training)
+                if done is not None:
+                    y, n = done
+                    values[id(outputs[n - 1])] = y
+                    covered.update(positions[1:n])
                     continue
             kwargs = dict(node.kwargs)
             if training is not None:
@@ -142,6 +109,9 @@ class Functional(Model):
             for kt, v in zip(_flatten(node.outputs), _flatten(out)):
                 values[id(kt)] = v
         return _map_structure(lambda t: values[id(t)], self._output_struct)
+
+    def _plan_fusion(self):
+        return fusion.plan_graph(self._nodes, self.outputs)
 
     def _flatten_inputs(self, inputs):
         if isinstance(inputs, dict):

@@ -12,9 +12,9 @@ Keras 3 file gets an error saying what it is.
 """
 import io
 import os
-import tempfile
 import zipfile
 
+from .atomic_file import atomic_write
 from .safe_tensors import UnsafeFileError, strict_json_loads
 
 FORMAT_NAME = "shendu"
@@ -78,6 +78,8 @@ def _read_member(zf, info, limit, path):
 def read(path):
     """(document dict, tensor-block bytes or None) from a shendu file; nothing executed."""
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(_folder_message(path))
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such file: '{path}'")
     sniff(path)
@@ -117,6 +119,17 @@ def read(path):
     return doc, tensors
 
 
+def _folder_message(path):
+    try:
+        inside = sorted(n for n in os.listdir(path) if n.endswith((".keras", ".h5", ".shendu")))
+    except OSError:
+        inside = []
+    hint = (f"; it holds {', '.join(inside[:5])}" + (", ..." if len(inside) > 5 else "")
+            if inside else "")
+    return (f"'{path}' is a folder, not a shendu file: give the path of the file itself "
+            f"(a TensorFlow SavedModel folder cannot be read){hint}")
+
+
 def _foreign_zip_message(path, names):
     if "config.json" in names and any(n.endswith(".weights.h5") or n.endswith(".h5") for n in names):
         what = "a Keras 3 native .keras archive; reading Keras files is planned but not supported yet"
@@ -130,37 +143,14 @@ def _foreign_zip_message(path, names):
 
 
 def write(path, doc, tensor_bytes=None):
-    """Write the archive atomically: a temporary file in the same folder, fsync, rename.
-
-    A crash at any moment leaves either the old file or the new one at ``path``, never
-    a partial file (a stray ``.<name>.*.tmp`` may remain and is safe to delete).
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
-                import json
-                zf.writestr(DOC_NAME, json.dumps(dict(doc, format=FORMAT_NAME,
-                                                      format_version=FORMAT_VERSION),
-                                                 indent=1, allow_nan=False))
-                if tensor_bytes is not None:
-                    zf.writestr(TENSORS_NAME, tensor_bytes)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    """Write the archive atomically (``atomic_file.atomic_write``): a crash at any moment
+    leaves either the old file or the new one at ``path``, never a partial file; the file
+    gets the umask's mode, or the mode of the file it replaces."""
+    import json
+    text = json.dumps(dict(doc, format=FORMAT_NAME, format_version=FORMAT_VERSION),
+                      indent=1, allow_nan=False)
+    with atomic_write(path) as f:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr(DOC_NAME, text)
+            if tensor_bytes is not None:
+                zf.writestr(TENSORS_NAME, tensor_bytes)

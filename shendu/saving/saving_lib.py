@@ -22,9 +22,9 @@ import numpy as np
 
 from . import file_format
 from .safe_tensors import UnsafeFileError, decode, encode
-from .serialization import (NotSerializable, allocation_budget, check_config_tree,
-                            deserialize_compile, deserialize_layer, serialize_compile,
-                            serialize_layer)
+from .serialization import (MAX_CONFIG_DEPTH, NotSerializable, allocation_budget,
+                            check_config_tree, config_depth, deserialize_compile,
+                            deserialize_layer, serialize_compile, serialize_layer)
 
 _BIT_GENERATORS = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM,
                    "MT19937": np.random.MT19937, "Philox": np.random.Philox,
@@ -165,7 +165,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     filepath = os.fspath(filepath)
     _check_overwrite(filepath, overwrite)
     tensors, names = _weight_tensors(model)
-    doc = {"kind": "model", "shendu_version": _version(), "architecture": serialize_layer(model),
+    arch = _architecture(model, filepath)
+    doc = {"kind": "model", "shendu_version": _version(), "architecture": arch,
            "weights": names, "compile": None, "training_state": None}
     if getattr(model, "compiled", False) and model.optimizer is not None and include_optimizer:
         try:
@@ -185,6 +186,22 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         raise ValueError(f"save_model: the model's configuration is not JSON-serializable ({e}); "
                          "every get_config() must return plain Python values") from None
     file_format.write(filepath, doc, encode(tensors, {"format": "shendu"}))
+
+
+def _architecture(model, filepath):
+    """The model's config tree, refused here if load_model would refuse it as too deep."""
+    why = (f"save_model: cannot save model '{model.name}' to '{filepath}': its configuration "
+           f"is nested more than {MAX_CONFIG_DEPTH} levels deep (models inside models), and "
+           "load_model refuses files nested that deeply, so the file could not be loaded. "
+           "Flatten the nesting (e.g. add the inner models' layers to one Sequential)")
+    try:
+        arch = serialize_layer(model)
+    except RecursionError:
+        raise ValueError(why) from None
+    depth = config_depth(arch)
+    if depth > MAX_CONFIG_DEPTH:
+        raise ValueError(f"{why}; found depth {depth}.")
+    return arch
 
 
 def save_weights(model, filepath, overwrite=True):

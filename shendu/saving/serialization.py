@@ -96,9 +96,27 @@ def functional_get_config(model, serialize=None, tensor_ref=None):
 
 
 # ---- loading -------------------------------------------------------------------------------
+# The deepest nesting of objects and lists a loaded config may have (a bound on the
+# loader's recursion). save_model refuses a model nested deeper, so what saves, loads.
+MAX_CONFIG_DEPTH = 200
+
+
+def config_depth(tree):
+    """How deeply ``tree``'s dicts and lists nest (a scalar: 0, ``{"a": 1}``: 1)."""
+    deepest, stack = 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return deepest
+
+
 def check_config_tree(tree, where="config", depth=0):
     """Refuse values a config should never hold (non-numeric dtypes), recursively."""
-    if depth > 200:
+    if depth > MAX_CONFIG_DEPTH:
         raise UnsafeFileError(f"{where}: nested too deeply")
     if isinstance(tree, dict):
         for k, v in tree.items():

@@ -27,6 +27,9 @@ from .strategy import get_strategy
 
 
 class Trainer:
+    # compile's switches, as Keras has them before compile (see compile)
+    jit_compile, run_eagerly, steps_per_execution = True, False, 1
+
     def __init__(self):
         self.compiled = False
         self.optimizer = None
@@ -48,7 +51,31 @@ class Trainer:
             metrics: list (or dict/list of lists per output) of names, functions or Metrics.
             distribute: a strategy such as ``shendu.distributed.DataParallel()`` that fit
                 and evaluate use (as they do inside ``with strategy:``).
+            jit_compile: ``"auto"`` (the default) or True: the model runs the fusion plan
+                of shendu/fusion.py (runs of built-in layers such as Conv2D -> MaxPooling2D
+                as one op), shendu's counterpart of Keras's XLA compilation; False: every
+                layer runs its own ``call``. ``model.jit_compile`` holds the result.
+            run_eagerly: every step runs eagerly here (there is no graph to trace); True
+                also turns ``jit_compile`` off, as Keras does (with a warning if both
+                were asked for).
+            steps_per_execution: a positive int, kept as ``model.steps_per_execution``.
+                Keras runs that many batches per call of its compiled step; here each
+                batch is one step and every callback runs per batch, so it has no effect.
         """
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"compile: `jit_compile` must be True, False or 'auto'. "
+                             f"Received: jit_compile={jit_compile!r}")
+        spe = steps_per_execution
+        if isinstance(spe, bool) or not isinstance(spe, (int, np.integer)) or spe < 1:
+            raise ValueError(f"compile: `steps_per_execution` must be a positive integer. "
+                             f"Received: steps_per_execution={steps_per_execution!r}")
+        if jit_compile is True and run_eagerly:
+            import warnings
+            warnings.warn("compile: if `run_eagerly` is True, `jit_compile` cannot also be "
+                          "True; disabling `jit_compile`.", stacklevel=2)
+        self.jit_compile = jit_compile is not False and not run_eagerly
+        self.run_eagerly, self.steps_per_execution = bool(run_eagerly), int(steps_per_execution)
+        self._fusion_plan = None  # planned again for these settings (shendu/fusion.py)
         self.optimizer = _optimizers.get(optimizer)
         self._distribute = distribute
         self._loss_arg, self._loss_weights_arg = loss, loss_weights

@@ -374,7 +374,7 @@ def test_good_download_lands_only_after_its_check(env, monkeypatch, rng):
         name = url.rsplit("/", 1)[1]
         # Bytes go to a temporary file in the cache folder, not to the final name.
         partial = [p.name for p in cache.iterdir() if p.name not in IDX_NAMES]
-        assert len(partial) == 1 and partial[0].endswith(".part")
+        assert len(partial) == 1 and partial[0].endswith(".tmp")
         assert not (cache / name).exists()
         out.write(files[name])
 
