@@ -23,3 +23,11 @@ def model_from_json(json_string, custom_objects=None):
     """A model (new weights) from ``model.to_json()``'s string, shendu's or Keras 3's."""
     from ..saving.json_config import model_from_json as _model_from_json
     return _model_from_json(json_string, custom_objects=custom_objects)
+
+
+def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
+                recursive=False, **kwargs):
+    """A new model of the same architecture with new weights (see ``models.cloning``)."""
+    from .cloning import clone_model as _clone_model
+    return _clone_model(model, input_tensors=input_tensors, clone_function=clone_function,
+                        call_function=call_function, recursive=recursive, **kwargs)
