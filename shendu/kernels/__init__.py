@@ -19,13 +19,12 @@ compiled code is cached on disk (``cache=True``), so compiling is paid once per 
 ``shendu.config.set_backend_kernels(False)`` or ``SHENDU_KERNELS=numpy`` in the
 environment forces the references.
 """
-import os
+from .. import config
 
 _REFERENCES = {}   # name -> NumPy reference
 _FAST = None       # name -> fast kernel, filled when the Numba module is first loaded
 _RESOLVED = {}     # name -> the function kernel(name) returns under the current settings
-_STATE = {"enabled": os.environ.get("SHENDU_KERNELS", "").lower() not in ("numpy", "0", "off",
-                                                                          "reference")}
+_STATE = {"enabled": config.env_kernels_enabled()}
 
 
 def reference(name):

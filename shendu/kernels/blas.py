@@ -20,7 +20,8 @@ import ctypes
 
 import numpy as np
 
-ROW_MAJOR, NO_TRANS = 101, 111
+# CBLAS's enum values (cblas.h): the layout and whether an operand is transposed.
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
 # (symbol, integer type): the 64-bit-index builds first (NumPy's own wheels)
 _CANDIDATES = [("scipy_cblas_sgemm64_", ctypes.c_int64), ("cblas_sgemm64_", ctypes.c_int64),

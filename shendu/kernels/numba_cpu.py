@@ -7,24 +7,25 @@ arrays; cases a Numba loop does not cover (integer dtypes, 1-D/3-D pooling, ...)
 the reference. The loops are plain, serial ``@njit(cache=True)`` code: compiled once
 per machine and dtype, and never running while BLAS runs (see ``threads.py``).
 
-One exception: ``conv_pool_forward_chunk`` / ``conv_pool_backward_chunk`` are not
-overrides but whole chunks of ops/conv_pool.py (columns, BLAS product, pool, bias +
-ReLU, a fused dropout) in one call; that op calls them directly, and its tests compare them with its chunks run as
-the kernels above and NumPy products.
+The largest, ``conv_pool_forward_chunk`` / ``conv_pool_backward_chunk``, do a whole chunk
+of ops/conv_pool.py (columns, a BLAS product called from Numba, pool, bias + ReLU, a
+fused dropout) in one call with the GIL released; their references are the same chunk
+as a few kernel calls and NumPy products.
 
 Layouts are channels-last throughout, so the innermost loop runs over channels,
 contiguous in memory, and LLVM vectorizes it.
 """
-import os
-
 import numpy as np
 from numba import njit, prange
 
-from . import get_reference, workspace
+from .. import config
+from . import get_reference, tuning, workspace
+from .blas import NO_TRANS, ROW_MAJOR, TRANS
+from .counter_hash import GOLDEN, M1, M2, dropout_threshold
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 # Loops over the batch (or over chunks) are ``prange``: parallel when PARALLEL is on.
-PARALLEL = os.environ.get("SHENDU_NUMBA_PARALLEL", "0") == "1"
+PARALLEL = config.env_numba_parallel()
 _PJIT = dict(_JIT, parallel=PARALLEL)
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -382,20 +383,13 @@ def max_pool_relu_backward(gy, arg, y, x_shape, pool, strides, pads, out):
 
 
 # --- conv + bias + ReLU + 2x2 max pool, one chunk of samples per call -------------------
-# The per-chunk bodies of ops/conv_pool.py (see its docstring for the math) for float32
-# and the common pool (2x2, stride 2), as one call each: the columns, NumPy's BLAS sgemm
-# (shendu.kernels.blas; 101 row-major, 111 not transposed, 112 transposed), the pool, the
-# bias + ReLU and a fused dropout, with the GIL released throughout. Called from Python, the same chunk
-# is five kernel calls and a product, each paying the interpreter, and the threads that
-# share a step's chunks queue for the GIL between them.
-
-
-# The products run over at most this many rows (conv output positions) per sgemm call.
-# OpenBLAS slows down on these long, thin products past a few thousand rows: measured on
-# the reference net's first conv (12 samples, 8112 rows, K = 9, F = 32, one thread),
-# z = cols W took 40 us in one call and 24 us in blocks of 1024 rows; gW = cols^T gz took
-# 81 us and 30 us. The second conv's chunks (900 rows) are one call either way.
-GEMM_ROWS = 1024
+# The overrides of ops/conv_pool.py's chunk kernels (see its docstring for the math) for
+# float32 and the common pool (2x2, stride 2), as one call each: the columns, NumPy's
+# BLAS sgemm (shendu.kernels.blas), the pool, the bias + ReLU and a fused dropout, with
+# the GIL released throughout. The reference is five kernel calls and a product from
+# Python, each paying the interpreter, and the threads that share a step's chunks queue
+# for the GIL between them. Products run over at most tuning.GEMM_ROWS rows per call.
+GEMM_ROWS = tuning.GEMM_ROWS
 
 
 @njit(**_JIT)
@@ -409,8 +403,7 @@ def _chunk_cols(x, kh, kw, sh, sw, ph, pw, dh, dw, cols):
 
 # In-place forms of _bias_relu and _dropout for the chunks. (Called with the same array
 # as input and output, those loops are not vectorized -- LLVM's runtime check for
-# overlapping arrays fails -- and ran 25x slower: measured 3 ns against 0.12 ns an
-# element for the dropout.)
+# overlapping arrays fails -- and run many times slower.)
 
 
 @njit(**_JIT)
@@ -433,22 +426,17 @@ def _dropout_in_place(y, seed, threshold, scale):
 
 
 @njit(**_JIT)
-def conv_pool_forward_chunk(sgemm, x, w2, b, cols, z, y, arg, kh, kw, sh, sw, ph, pw, dh, dw,
-                            make_cols, need_arg, drop_seed, drop_threshold, drop_scale):
-    """y = max(max_pool_2x2(cols @ W) + b, 0) and the pool's argmax, for one chunk; then,
-    when ``drop_threshold`` > 0, dropout of y (``_dropout`` with this chunk's seed).
-    x (n, H, W, C); cols (n, OH, OW, kh, kw, C), built here when ``make_cols``;
-    z (n, OH, OW, F) scratch; y, arg (n, OH/2, OW/2, F)."""
+def _conv_pool_fwd(sgemm, x, w2, b, cols, z, y, arg, kh, kw, sh, sw, ph, pw, dh, dw,
+                   need_arg, drop_seed, drop_threshold, drop_scale):
     n, OH, OW = cols.shape[0], cols.shape[1], cols.shape[2]
     F = w2.shape[1]
     K = w2.shape[0]
-    if make_cols:
-        _chunk_cols(x, kh, kw, sh, sw, ph, pw, dh, dw, cols)
+    _chunk_cols(x, kh, kw, sh, sw, ph, pw, dh, dw, cols)
     c2, z2 = cols.reshape(-1, K), z.reshape(-1, F)
     for r in range(0, n * OH * OW, GEMM_ROWS):
         m = min(GEMM_ROWS, n * OH * OW - r)
-        sgemm(101, 111, 111, m, F, K, np.float32(1.0), c2[r:].ctypes, K, w2.ctypes, F,
-              np.float32(0.0), z2[r:].ctypes, F)
+        sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, F, K, np.float32(1.0), c2[r:].ctypes, K,
+              w2.ctypes, F, np.float32(0.0), z2[r:].ctypes, F)
     if need_arg:
         _max_pool2d_fwd_22(z, y, arg)
     else:
@@ -459,11 +447,8 @@ def conv_pool_forward_chunk(sgemm, x, w2, b, cols, z, y, arg, kh, kw, sh, sw, ph
 
 
 @njit(**_JIT)
-def conv_pool_backward_chunk(sgemm, x, w2, gy, arg, y, cols, gz, gcols, gw, gb, gx,
-                             kh, kw, sh, sw, ph, pw, dh, dw, make_cols, need_w, need_x, scale):
-    """For one chunk: gz = the pool's and ReLU's gradient of gy * scale routed to the
-    argmax (and gb, its sum), gw = cols^T gz (cols rebuilt here when ``make_cols``),
-    gx = col2im(gz W^T). gz (n, OH, OW, F) and gcols (n, OH, OW, kh, kw, C) are scratch."""
+def _conv_pool_bwd(sgemm, x, w2, gy, arg, y, cols, gz, gcols, gw, gb, gx,
+                   kh, kw, sh, sw, ph, pw, dh, dw, make_cols, need_w, need_x, scale):
     n, OH, OW, F = gz.shape
     K = w2.shape[0]
     rows = n * OH * OW
@@ -476,18 +461,84 @@ def conv_pool_backward_chunk(sgemm, x, w2, gy, arg, y, cols, gz, gcols, gw, gb, 
         c2 = cols.reshape(-1, K)
         for r in range(0, rows, GEMM_ROWS):  # gW = sum over row blocks, in order
             m = min(GEMM_ROWS, rows - r)
-            sgemm(101, 112, 111, K, F, m, one, c2[r:].ctypes, K, g2[r:].ctypes, F,
+            sgemm(ROW_MAJOR, TRANS, NO_TRANS, K, F, m, one, c2[r:].ctypes, K, g2[r:].ctypes, F,
                   zero if r == 0 else one, gw.ctypes, F)
     if need_x:
         gc2 = gcols.reshape(-1, K)
         for r in range(0, rows, GEMM_ROWS):
             m = min(GEMM_ROWS, rows - r)
-            sgemm(101, 111, 112, m, K, F, one, g2[r:].ctypes, F, w2.ctypes, F, zero,
+            sgemm(ROW_MAJOR, NO_TRANS, TRANS, m, K, F, one, g2[r:].ctypes, F, w2.ctypes, F, zero,
                   gc2[r:].ctypes, K)
         if sh == 1 and sw == 1 and dh == 1 and dw == 1 and ph == 0 and pw == 0:
             _col2im2d_dense(gcols, kh, kw, gx)
         else:
             _col2im2d(gcols, kh, kw, sh, sw, ph, pw, dh, dw, gx)
+
+
+# Placeholders for the arrays a call does not use (the argument types stay the same, so
+# each kernel is compiled once).
+_NO_ARG = np.zeros((1, 1, 1, 1), np.int32)
+_NO_4D = np.zeros((1, 1, 1, 1), np.float32)
+_NO_6D = np.zeros((1, 1, 1, 1, 1, 1), np.float32)
+_SGEMM = []
+
+
+def _one_call_sgemm(x, w2, *others, pool, pool_strides):
+    """NumPy's sgemm when a chunk can be one call (float32 and C-contiguous throughout, 2-D,
+    a 2x2 pool of stride 2, the BLAS binding found); else None."""
+    if x.ndim != 4 or tuple(pool) != (2, 2) or tuple(pool_strides) != (2, 2):
+        return None
+    for a in (x, w2) + others:
+        if a is not None and (a.dtype != np.float32 or not a.flags.c_contiguous):
+            return None
+    if not _SGEMM:
+        from .blas import sgemm
+        _SGEMM.append(sgemm())
+    return _SGEMM[0]
+
+
+def _geometry8(ksize, strides, pads, dilation):
+    return (ksize[0], ksize[1], strides[0], strides[1], pads[0][0], pads[1][0], dilation[0],
+            dilation[1])
+
+
+def conv_pool_forward_chunk(x, w2, b, cols, y, arg, geom, drop):
+    ksize, strides, pads, dilation, conv_out, pool, pool_strides, pooled = geom
+    sgemm = _one_call_sgemm(x, w2, b, cols, y, pool=pool, pool_strides=pool_strides)
+    if sgemm is None:
+        return get_reference("conv_pool_forward_chunk")(x, w2, b, cols, y, arg, geom, drop)
+    n, F = len(x), w2.shape[1]
+    if cols is None:
+        cols = workspace.empty((n,) + tuple(conv_out) + tuple(ksize) + (x.shape[-1],), x.dtype)
+    z = workspace.empty((n,) + tuple(conv_out) + (F,), x.dtype)
+    if drop is None:
+        seed, threshold, scale = np.uint64(0), np.uint64(0), np.float32(1)
+    else:
+        seed, threshold = np.uint64(drop[0]), np.uint64(dropout_threshold(drop[1]))
+        scale = np.float32(1.0 / (1.0 - drop[1]))
+    _conv_pool_fwd(sgemm, x, w2, b, cols, z, y, _NO_ARG if arg is None else arg,
+                   *_geometry8(ksize, strides, pads, dilation), arg is not None, seed, threshold,
+                   scale)
+
+
+def conv_pool_backward_chunk(x, w2, gy, arg, y, cols, gx, geom, need_w, scale):
+    ksize, strides, pads, dilation, conv_out, pool, pool_strides, pooled = geom
+    sgemm = _one_call_sgemm(x, w2, gy, y, cols, gx, pool=pool, pool_strides=pool_strides)
+    if sgemm is None:
+        return get_reference("conv_pool_backward_chunk")(x, w2, gy, arg, y, cols, gx, geom,
+                                                         need_w, scale)
+    n, (K, F) = len(x), w2.shape
+    cshape = (n,) + tuple(conv_out) + tuple(ksize) + (x.shape[-1],)
+    make = need_w and cols is None
+    c = cols if cols is not None else workspace.empty(cshape, x.dtype) if make else _NO_6D
+    gz = workspace.empty((n,) + tuple(conv_out) + (F,), x.dtype)
+    gcols = workspace.empty(cshape, x.dtype) if gx is not None else _NO_6D
+    gw = np.empty((K, F), np.float32) if need_w else _NO_4D[0, 0]
+    gb = np.empty(F, np.float32)
+    _conv_pool_bwd(sgemm, x, w2, gy, arg, y, c, gz, gcols, gw, gb,
+                   _NO_4D if gx is None else gx, *_geometry8(ksize, strides, pads, dilation),
+                   make, need_w, gx is not None, np.float32(scale))
+    return (gw if need_w else None), gb
 
 
 # --- bias + relu ----------------------------------------------------------------------
@@ -628,18 +679,13 @@ def bn_affine(x, center, a, b, gy=None, g_scale=None, out=None):
 
 # --- dropout: counter-based mask ------------------------------------------------------
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-
-
 @njit(inline="always", **_JIT)
 def _keep(seed, i, threshold):
     """Whether element i is kept: the top 24 bits of splitmix64(seed + i * golden), read
     as an integer, are >= threshold (see ops.random.dropout_apply)."""
-    z = seed + np.uint64(i) * _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
+    z = seed + np.uint64(i) * GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * M1
+    z = (z ^ (z >> np.uint64(27))) * M2
     z = z ^ (z >> np.uint64(31))
     return (z >> np.uint64(40)) >= threshold
 
@@ -656,7 +702,6 @@ def _dropout(x, seed, threshold, scale, y):
 def dropout_apply(x, seed, rate):
     if not _floats(x):
         return get_reference("dropout_apply")(x, seed, rate)
-    from ..ops.random import dropout_threshold
     y = workspace.empty(x.shape, x.dtype)
     _dropout(np.ascontiguousarray(x).reshape(-1), np.uint64(seed),
              np.uint64(dropout_threshold(rate)), x.dtype.type(1.0 / (1.0 - rate)), y.reshape(-1))
@@ -700,4 +745,6 @@ KERNELS = {
     "bn_grad_moments": bn_grad_moments,
     "bn_affine": bn_affine,
     "adam_update": adam_update,
+    "conv_pool_forward_chunk": conv_pool_forward_chunk,
+    "conv_pool_backward_chunk": conv_pool_backward_chunk,
 }

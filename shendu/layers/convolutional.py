@@ -239,34 +239,6 @@ class _Conv(_ConvBase):
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self._spatial_out(input_shape) + (self.filters,)
 
-    def _call_with_max_pool(self, inputs, pool, dropout=None):
-        """``pool(self(inputs))`` as one op (``ops.conv_bias_relu_max_pool``), which
-        never stores this layer's activation; None where that op does not apply (a
-        mask, another activation, groups, a regularized activity, a 'same' pool), so
-        the caller runs both layers as usual. Sequential models call this for a conv
-        layer whose only reader is the MaxPooling2D after it.
-
-        ``dropout``: a Dropout layer after the pool whose mask the op applies too
-        (the caller has checked ``dropout._fusable(training)``); its seed is drawn only
-        when the op applies."""
-        from .pooling import MaxPooling2D
-        if not (self.rank == 2 and type(pool) is MaxPooling2D and pool.padding == "valid"
-                and self.groups == 1 and self.bias is not None
-                and self.activation is activations.relu and self.activity_regularizer is None
-                and getattr(inputs, "_keras_mask", None) is None):
-            return None
-        inputs = self._convert_input(inputs)
-        self._maybe_build(tuple(inputs.shape))
-        self._check_input_shape(tuple(inputs.shape))
-        pool._maybe_build(self.compute_output_shape(tuple(inputs.shape)))
-        pool._check_input_shape(self.compute_output_shape(tuple(inputs.shape)))
-        drop = {} if dropout is None else dict(dropout_rate=dropout.rate,
-                                               dropout_seed=dropout._fused_seed())
-        return ops.conv_bias_relu_max_pool(
-            inputs, self.kernel, self.bias, strides=self.strides, padding=self.padding,
-            dilation_rate=self.dilation_rate, pool_size=pool.pool_size, pool_strides=pool.strides,
-            **drop)
-
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "groups": self.groups,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),

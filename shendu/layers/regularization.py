@@ -33,16 +33,6 @@ class Dropout(Layer):
             noise_shape = tuple(inputs.shape[i] if s is None else s for i, s in enumerate(self.noise_shape))
         return ops.dropout(inputs, self.rate, noise_shape=noise_shape, generator=self._generator)
 
-    def _fusable(self, training):
-        """Whether ``call`` would apply a counter-based mask (training, rate > 0, no
-        noise_shape), which an op before it can apply itself: Sequential's conv + pool +
-        dropout (``ops.conv_bias_relu_max_pool``). That op then takes the seed from
-        ``_fused_seed``, drawn from this layer's generator as ``call`` would draw it."""
-        return bool(training) and self.rate > 0 and self.noise_shape is None
-
-    def _fused_seed(self):
-        return ops.random.dropout_seed(self._generator)
-
     def compute_output_shape(self, input_shape):
         return input_shape
 

@@ -5,6 +5,7 @@ Three ways to make one, as in Keras:
     Model(inputs, outputs)            -- a graph of layers called on Inputs (functional.py)
     class MyModel(Model): call(...)   -- subclassing, layers assigned as attributes
 """
+from .. import fusion
 from ..layers.layer import Layer
 from ..trainers.trainer import Trainer
 
@@ -21,6 +22,22 @@ class Model(Trainer, Layer):
     def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
         Layer.__init__(self, name=name, trainable=trainable, dtype=dtype, **kwargs)
         Trainer.__init__(self)
+
+    # (whether fusion was on, {position: fusion.Fused}): the plan of this model's layers,
+    # made by shendu/fusion.py on the first call after it was built or compiled, and made
+    # again when the fusion switches change.
+    _fusion_plan = None
+
+    def _fused_steps(self):
+        on = fusion.enabled(self)
+        plan = self._fusion_plan
+        if plan is None or plan[0] is not on:
+            plan = self._fusion_plan = (on, self._plan_fusion() if on else {})
+        return plan[1]
+
+    def _plan_fusion(self):
+        """{position: fused step} for this model's layers (Sequential, Functional)."""
+        return {}
 
     def get_layer(self, name=None, index=None):
         """A layer by name or by index in ``layers``."""

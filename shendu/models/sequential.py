@@ -1,7 +1,7 @@
 """``Sequential``: a plain stack of layers, each feeding the next."""
+from .. import fusion
 from ..layers.core import InputLayer
 from ..layers.layer import KerasTensor, Layer
-from ..layers.regularization import Dropout
 from .model import Model
 
 
@@ -30,6 +30,7 @@ class Sequential(Model):
 
     def add(self, layer):
         """Append a layer (or an ``Input``); builds it at once when the input shape is known."""
+        self._fusion_plan = None  # the stack changes: plan it again
         if isinstance(layer, KerasTensor) and hasattr(layer, "input_layer"):
             layer = layer.input_layer
         if isinstance(layer, InputLayer):
@@ -51,6 +52,7 @@ class Sequential(Model):
     def pop(self):
         if not self._layers:
             raise ValueError("Sequential.pop: there are no layers to remove")
+        self._fusion_plan = None
         layer = self._layers.pop()
         if self._input_batch_shape is not None:
             self._build_through(self._input_batch_shape)
@@ -122,23 +124,21 @@ class Sequential(Model):
 
     def call(self, inputs, training=None):
         x, layers, i = inputs, self._layers, 0
+        steps = self._fused_steps()
         while i < len(layers):
-            layer = layers[i]
-            if i + 1 < len(layers) and hasattr(layer, "_call_with_max_pool") \
-                    and not isinstance(x, KerasTensor):
-                # A conv layer whose only reader is the pool after it: one op for both,
-                # so the activation is never stored (shendu.ops.conv_bias_relu_max_pool);
-                # a training dropout right after the pool is applied by that op too.
-                drop = layers[i + 2] if i + 2 < len(layers) else None
-                if not (type(drop) is Dropout and drop._fusable(training)):
-                    drop = None
-                y = layer._call_with_max_pool(x, layers[i + 1], dropout=drop)
-                if y is not None:
-                    x, i = y, i + (2 if drop is None else 3)
+            step = steps.get(i)
+            if step is not None:  # a run of layers planned as one op (shendu/fusion.py)
+                done = step(x, training)
+                if done is not None:
+                    x, covered = done
+                    i += covered
                     continue
-            x = layer(x, training=training)
+            x = layers[i](x, training=training)
             i += 1
         return x
+
+    def _plan_fusion(self):
+        return fusion.plan_sequential(self._layers)
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)

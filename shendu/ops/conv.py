@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .. import kernels
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
-from ..kernels import kernel, workspace
+from ..kernels import kernel, tuning, workspace
 from ..kernels.threads import split_parallelism
 from . import _chunking
 from ._util import data_of
@@ -175,22 +175,7 @@ def conv_kernel_grad(x, gy, w_shape, strides, pads, dilation, cols=None):
     return (cols.T @ gy.reshape(-1, gy.shape[-1])).reshape(w_shape)
 
 
-# Columns up to this size are kept from forward for the kernel gradient instead of
-# being rebuilt in backward (the reference convnet's largest is 18 MB at batch 128).
-KEEP_COLS_BYTES = 64 << 20
-# Columns that are not kept (inference, or too large) are built this many bytes at a time.
-CHUNK_COLS_BYTES = 4 << 20
-# An epilogue (ConvBiasRelu's bias + ReLU) follows the product in blocks of this size.
-EPILOGUE_BYTES = 1 << 20
-# Where the step lets ops split their work over the cores (``threads.owning_cores``:
-# BLAS then runs on one thread), the batch is cut into chunks of at most this many
-# bytes of columns or outputs, a multiple of CHUNKS_MULTIPLE of them, which the cores
-# share (ops/_chunking.py); each chunk's products run over at most GEMM_ROWS rows at a
-# time (OpenBLAS is up to 2.7x slower on long, thin products in one call; measured in
-# kernels/numba_cpu.py).
-SPLIT_CHUNK_BYTES = 1 << 20
-CHUNKS_MULTIPLE = 4
-GEMM_ROWS = 1024
+# The sizes that steer the chunks and blocks below are in kernels/tuning.py (CONV_*).
 
 
 # --- ops ----------------------------------------------------------------------
@@ -204,7 +189,7 @@ class Conv(Function):
 
     Shapes: x (N, *in, C_in), W (*k, C_in, C_out) -> y (N, *out, C_out).
     Saves x, W and the columns cols (K times the size of x) when they are at most
-    ``KEEP_COLS_BYTES``; larger columns are rebuilt in backward instead.
+    ``tuning.CONV_KEEP_COLS_BYTES``; larger columns are rebuilt in backward instead.
     """
 
     def forward(ctx, x, w, strides, pads, dilation, epilogue=None):
@@ -218,11 +203,12 @@ class Conv(Function):
             return _split_forward(ctx, x, w, out, epilogue)
         per_sample = x.dtype.itemsize * w[..., 0].size * int(np.prod(out))  # columns
         # a chunk's columns and its piece of the output should both fit the cache
-        step = max(1, CHUNK_COLS_BYTES // max(per_sample, w.shape[-1] * int(np.prod(out))
-                                              * x.dtype.itemsize, 1))
-        if (is_grad_enabled() and per_sample * len(x) <= KEEP_COLS_BYTES) or step >= len(x):
+        keep_bytes = tuning.CONV_KEEP_COLS_BYTES
+        step = max(1, tuning.CONV_CHUNK_COLS_BYTES // max(per_sample, w.shape[-1] * int(np.prod(out))
+                                                          * x.dtype.itemsize, 1))
+        if (is_grad_enabled() and per_sample * len(x) <= keep_bytes) or step >= len(x):
             cols = kernel("im2col")(x, ksize, strides, pads, dilation)
-            ctx.save_for_backward(x, w, cols if cols.nbytes <= KEEP_COLS_BYTES else None)
+            ctx.save_for_backward(x, w, cols if cols.nbytes <= keep_bytes else None)
             if epilogue is None or x.dtype != w.dtype:
                 y = _cols_matmul(cols, w)
                 if epilogue is not None:
@@ -232,7 +218,7 @@ class Conv(Function):
             y = workspace.empty(cols.shape[:-2] + (w.shape[-1],), x.dtype)
             rows, w2 = y.reshape(-1, w.shape[-1]), w.reshape(-1, w.shape[-1])
             c2 = cols.reshape(len(rows), -1)
-            step = max(1, EPILOGUE_BYTES // (rows.shape[1] * rows.itemsize))
+            step = max(1, tuning.CONV_EPILOGUE_BYTES // (rows.shape[1] * rows.itemsize))
             for i in range(0, len(rows), step):
                 np.matmul(c2[i:i + step], w2, out=rows[i:i + step])
                 epilogue(rows[i:i + step])
@@ -266,14 +252,15 @@ class Conv(Function):
 def _split_forward(ctx, x, w, out, epilogue):
     """Conv.forward chunk by chunk, the chunks shared by the cores: per chunk the columns,
     the product in row blocks, the epilogue. Keeps each chunk's columns when all of them
-    take at most KEEP_COLS_BYTES (in ctx.saved, as a list; else None)."""
+    take at most tuning.CONV_KEEP_COLS_BYTES (in ctx.saved, as a list; else None)."""
     strides, pads, dilation = ctx.geom
     ksize, F = w.shape[:-2], w.shape[-1]
     P, K = math.prod(out), w[..., 0].size
     per_sample = P * max(K, F) * x.dtype.itemsize
-    ctx.chunks = chunks = _chunking.chunks(len(x), per_sample, SPLIT_CHUNK_BYTES,
-                                           CHUNKS_MULTIPLE)
-    keep = is_grad_enabled() and len(x) * P * K * x.dtype.itemsize <= KEEP_COLS_BYTES
+    ctx.chunks = chunks = _chunking.chunks(len(x), per_sample, tuning.CONV_SPLIT_CHUNK_BYTES,
+                                           tuning.CHUNKS_MULTIPLE)
+    keep = is_grad_enabled() and len(x) * P * K * x.dtype.itemsize <= tuning.CONV_KEEP_COLS_BYTES
+    gemm_rows = tuning.GEMM_ROWS
     cols = [None] * len(chunks)
     y = workspace.empty((len(x),) + out + (F,), x.dtype)
     y2, w2 = y.reshape(-1, F), w.reshape(-1, F)
@@ -284,8 +271,8 @@ def _split_forward(ctx, x, w, out, epilogue):
         if keep:
             cols[j] = c
         piece = y2[i * P:e * P]
-        for r in range(0, len(c), GEMM_ROWS):
-            np.matmul(c[r:r + GEMM_ROWS], w2, out=piece[r:r + GEMM_ROWS])
+        for r in range(0, len(c), gemm_rows):
+            np.matmul(c[r:r + gemm_rows], w2, out=piece[r:r + gemm_rows])
         if epilogue is not None:
             epilogue(piece)
 
@@ -308,6 +295,7 @@ def _split_backward(ctx, gy, x, w, cols, need_x, need_w, relu_y=None, bias_grad=
     y2 = None if relu_y is None else relu_y.reshape(-1, F)
     gx = workspace.empty(x.shape, x.dtype) if need_x else None
     gws, gbs = [None] * len(chunks), [None] * len(chunks)
+    gemm_rows = tuning.GEMM_ROWS
 
     def chunk(j):
         i, e = chunks[j]
@@ -319,14 +307,14 @@ def _split_backward(ctx, gy, x, w, cols, need_x, need_w, relu_y=None, bias_grad=
         if need_w:
             c = cols[j] if cols is not None else \
                 kernel("im2col")(x[i:e], ksize, strides, pads, dilation).reshape(-1, K)
-            gw = c[:GEMM_ROWS].T @ g[:GEMM_ROWS]
-            for r in range(GEMM_ROWS, len(c), GEMM_ROWS):
-                gw += c[r:r + GEMM_ROWS].T @ g[r:r + GEMM_ROWS]
+            gw = c[:gemm_rows].T @ g[:gemm_rows]
+            for r in range(gemm_rows, len(c), gemm_rows):
+                gw += c[r:r + gemm_rows].T @ g[r:r + gemm_rows]
             gws[j] = gw
         if need_x:
             gc = workspace.empty((len(g), K), x.dtype)
-            for r in range(0, len(g), GEMM_ROWS):
-                np.matmul(g[r:r + GEMM_ROWS], w2.T, out=gc[r:r + GEMM_ROWS])
+            for r in range(0, len(g), gemm_rows):
+                np.matmul(g[r:r + gemm_rows], w2.T, out=gc[r:r + gemm_rows])
             gc = gc.reshape((e - i,) + gy.shape[1:-1] + (math.prod(ksize), x.shape[-1]))
             gx[i:e] = kernel("col2im")(gc, x[i:e].shape, ksize, strides, pads, dilation)
 

@@ -13,7 +13,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..kernels import kernel
 from ._util import data_of
-from .conv import Conv, ConvBiasRelu, _check_data_format, _padding, _pad_spatial, _tap_slices, \
+from .conv import _check_data_format, _padding, _pad_spatial, _tap_slices, \
     _tuple, same_or_valid_pads
 
 
@@ -96,30 +96,6 @@ class MaxPool(Function):
         return kernel("max_pool_backward")(gy, arg, *ctx.geom)
 
 
-class ConvBiasReluMaxPool(Conv):
-    """max_pool(max(conv(x, W) + b, 0)) as a function of (x, W, b), built on the
-    ConvBiasRelu node that already computed the activation a (see :func:`max_pool`).
-
-    Forward pools ``conv.y``. Backward takes the pool's and the ReLU's gradient in one
-    pass (kernel ``max_pool_relu_backward``, which masks by the pooled y > 0 instead
-    of reading all of a), then gx and gW as Conv's. Saves what ConvBiasRelu saved (x,
-    W and the columns, shared with it), the pooled y and the argmax.
-    """
-
-    def forward(ctx, x, w, b, conv, pool, strides, pads, out):
-        y, arg = kernel("max_pool_forward")(conv.y, pool, strides, pads, out)
-        ctx.save_for_backward(*conv.saved)  # x, W, cols: what Conv.backward reads
-        ctx.geom, ctx.chunks = conv.geom, conv.chunks
-        ctx.pooled = y, arg, conv.y.shape, (pool, strides, pads, out)
-        return y
-
-    def backward(ctx, gy):
-        y, arg, a_shape, geom = ctx.pooled
-        gz, gb = kernel("max_pool_relu_backward")(gy, arg, y, a_shape, *geom)
-        gx, gw = Conv.backward(ctx, gz)
-        return gx, gw, (gb if ctx.needs_input_grad[2] else None)
-
-
 class AveragePool(Function):
     """y[n, o, c] = (1 / count_o) sum_{t in window, inside x} x[n, o*s + t - lo, c];
     gx = gy / count_o added to every real (non-padding) element of window o.
@@ -192,14 +168,8 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
         >>> ops.max_pool(np.arange(4.).reshape(1, 4, 1), 2).numpy()[0, :, 0]
         array([1., 3.])
     """
-    geom = _pool_geometry("max_pool", inputs, pool_size, strides, padding, data_format)
-    node = getattr(inputs, "_ctx", None)
-    if type(node) is ConvBiasRelu and not node.released:
-        # A conv layer with ReLU feeds the pool (while training): one node for both,
-        # so backward never passes over the whole activation for the ReLU alone. The
-        # conv's own node stays valid for any other use of its output.
-        return ConvBiasReluMaxPool.apply(*node.inputs, conv=node, **geom)
-    return MaxPool.apply(inputs, **geom)
+    return MaxPool.apply(inputs, **_pool_geometry("max_pool", inputs, pool_size, strides,
+                                                  padding, data_format))
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):

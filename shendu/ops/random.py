@@ -9,6 +9,7 @@ import numpy as np
 from .. import kernels
 from ..autograd.function import Function
 from ..kernels import kernel
+from ..kernels.counter_hash import GOLDEN, M1, M2, dropout_threshold
 
 _global = np.random.default_rng(0)
 
@@ -57,16 +58,6 @@ class Dropout(Function):
         return gy * mask
 
 
-# splitmix64 (Steele, Lea & Flood 2014): a counter hashed to 64 random bits.
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-
-
-def dropout_threshold(rate):
-    """An element is kept when the top 24 bits of its hash, read as u * 2^24, are >= this."""
-    return int(np.ceil(float(rate) * (1 << 24)))
-
-
 @kernels.reference("dropout_apply")
 def dropout_apply(x, seed, rate):
     """y = x * keep / (1 - rate), keep_i = [u_i >= rate] for the C-order flat index i.
@@ -76,9 +67,9 @@ def dropout_apply(x, seed, rate):
     of (seed, i) -- nothing to store for backward, and the same seed gives the same mask
     in every implementation. Dropped elements are exactly 0 (even where x is inf).
     """
-    z = np.uint64(seed) + np.arange(x.size, dtype=np.uint64) * _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
+    z = np.uint64(seed) + np.arange(x.size, dtype=np.uint64) * GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * M1
+    z = (z ^ (z >> np.uint64(27))) * M2
     z ^= z >> np.uint64(31)
     keep = ((z >> np.uint64(40)) >= np.uint64(dropout_threshold(rate))).reshape(x.shape)
     return np.where(keep, x * x.dtype.type(1.0 / (1.0 - rate)), x.dtype.type(0))

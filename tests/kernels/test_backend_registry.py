@@ -88,8 +88,7 @@ def test_same_seed_same_dropout_with_kernels_on_and_off(kernels_on):
 @pytest.mark.parametrize("kernels", [True, False])
 def test_conv_without_grad_in_chunks_matches(kernels, rng, monkeypatch):
     """Inference builds the columns a few samples at a time: same result as one piece."""
-    import importlib
-    conv_mod = importlib.import_module("shendu.ops.conv")
+    from shendu.kernels import tuning
     pytest.importorskip("numba")
     before = registry.kernels_enabled()
     shendu.config.set_backend_kernels(kernels)
@@ -97,7 +96,7 @@ def test_conv_without_grad_in_chunks_matches(kernels, rng, monkeypatch):
         x = rng.standard_normal((7, 9, 8, 3)).astype(np.float32)
         w = rng.standard_normal((3, 3, 3, 5)).astype(np.float32)
         whole = ops.conv(x, w, strides=2, padding="same").numpy().copy()
-        monkeypatch.setattr(conv_mod, "CHUNK_COLS_BYTES", 1000)
+        monkeypatch.setattr(tuning, "CONV_CHUNK_COLS_BYTES", 1000)
         with shendu.no_grad():
             chunked = ops.conv(x, w, strides=2, padding="same").numpy()
         np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-5)

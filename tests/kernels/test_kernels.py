@@ -31,7 +31,8 @@ def test_every_kernel_has_a_fast_version_and_a_test():
     assert set(FAST) == set(registry.names())
     tested = {"im2col", "col2im", "max_pool_forward", "max_pool_backward",
               "max_pool_relu_backward", "bias_relu", "bn_moments", "bn_grad_moments", "bn_affine",
-              "bias_relu_grad", "dropout_apply", "adam_update"}
+              "bias_relu_grad", "dropout_apply", "adam_update", "conv_pool_forward_chunk",
+              "conv_pool_backward_chunk"}
     assert tested == set(FAST)
 
 
@@ -263,3 +264,64 @@ def test_adam_update_matches_reference(shape, dtype, rng):
             continue  # scratch space
         assert f.dtype == dtype
         np.testing.assert_allclose(f, r, **TOL[dtype], err_msg=name)
+
+
+# (x shape, kernel size, strides, padding, dilation): the reference net's two convs and
+# odd geometries; every conv output a 2x2 / stride 2 pool reads
+CONV_POOL_CASES = [
+    ((3, 28, 28, 1), (3, 3), (1, 1), "valid", (1, 1)),
+    ((2, 13, 13, 32), (3, 3), (1, 1), "valid", (1, 1)),
+    ((2, 9, 8, 3), (3, 2), (1, 1), "same", (1, 1)),
+    ((2, 11, 12, 2), (3, 3), (2, 1), "same", (1, 2)),
+]
+
+
+def _conv_pool_args(case, rng, dtype=np.float32):
+    shape, ksize, strides, padding, dilation = case
+    pads, conv_out = _geometry(shape, ksize, strides, padding, dilation)
+    pooled = tuple(n // 2 for n in conv_out)
+    conv_out = tuple(2 * p for p in pooled)  # the outputs the pool reads
+    geom = (ksize, strides, pads, dilation, conv_out, (2, 2), (2, 2), pooled)
+    F = 5
+    x = rng.standard_normal(shape).astype(dtype)
+    w2 = rng.standard_normal((np.prod(ksize) * shape[-1], F)).astype(dtype)
+    b = (0.3 * rng.standard_normal(F)).astype(dtype)
+    return x, w2, b, geom, (shape[0],) + pooled + (F,), (shape[0],) + conv_out + ksize + shape[-1:]
+
+
+@pytest.mark.parametrize("case", CONV_POOL_CASES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("drop", [None, (2 ** 63 + 5, 0.3)])
+@pytest.mark.parametrize("keep", [True, False])
+def test_conv_pool_chunk_kernels_match_reference(case, dtype, drop, keep, rng):
+    """The one-call chunk (float32: columns, sgemm from Numba, pool, bias + ReLU, dropout)
+    against its reference (the same chunk as kernel calls and NumPy products), forward
+    and backward; float64 goes to the reference inside the fast kernel."""
+    x, w2, b, geom, y_shape, cols_shape = _conv_pool_args(case, rng, dtype)
+    from shendu.kernels import blas, numba_cpu
+    if dtype == np.float32 and blas.sgemm() is not None:  # the one-call path is the one tested
+        assert numba_cpu._one_call_sgemm(x, w2, b, pool=(2, 2), pool_strides=(2, 2)) is not None
+    fwd, fwd_ref = both("conv_pool_forward_chunk")
+    bwd, bwd_ref = both("conv_pool_backward_chunk")
+    out = {}
+    for name, f, g in (("fast", fwd, bwd), ("ref", fwd_ref, bwd_ref)):
+        y, arg = np.empty(y_shape, dtype), np.empty(y_shape, np.int32)
+        cols = np.empty(cols_shape, dtype) if keep else None
+        f(x, w2, b, cols, y, arg, geom, drop)
+        y_inf = np.empty(y_shape, dtype)
+        f(x, w2, b, None, y_inf, None, geom, drop)  # inference: no argmax
+        gy = np.random.default_rng(1).standard_normal(y_shape).astype(dtype)
+        gx = np.empty(x.shape, dtype)
+        gw, gb = g(x, w2, gy, arg, y, cols, gx, geom, True, 1.5)
+        gw2, gb2 = g(x, w2, gy, arg, y, None, None, geom, False, 1.0)  # no gW, no gx
+        assert gw2 is None
+        out[name] = [y, y_inf, arg, gx, gw, gb, gb2] + ([cols] if keep else [])
+    assert (out["ref"][0] == 0).any() and (out["ref"][0] > 0).any()
+    names = ["y", "y (inference)", "arg", "gx", "gW", "gb", "gb (scale 1)", "cols"]
+    for name, f, r in zip(names, out["fast"], out["ref"]):
+        assert f.dtype == r.dtype, name
+        if name in ("arg", "cols"):
+            np.testing.assert_array_equal(f, r, err_msg=name)
+        else:  # (sums reordered: normwise)
+            err = np.linalg.norm((f - r).astype(np.float64))
+            assert err <= TOL[dtype]["rtol"] * max(np.linalg.norm(r.astype(np.float64)), 1), name

@@ -79,10 +79,11 @@ def test_owning_cores_limits_blas_and_allows_splitting_only_inside(monkeypatch):
 def test_fit_and_predict_split_the_conv_pool_op(monkeypatch, rng):
     pytest.importorskip("threadpoolctl", reason="splitting needs BLAS limited to one thread")
     from shendu import layers
-    from shendu.ops import _chunking, conv_pool
+    from shendu.kernels import tuning
+    from shendu.ops import _chunking
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
-    monkeypatch.setattr(conv_pool, "CHUNK_BYTES", 1)  # a chunk per sample: several chunks
-    monkeypatch.setattr(conv_pool, "INFERENCE_CHUNK_BYTES", 1)
+    monkeypatch.setattr(tuning, "CONV_POOL_CHUNK_BYTES", 1)  # a chunk per sample: several chunks
+    monkeypatch.setattr(tuning, "CONV_POOL_INFERENCE_CHUNK_BYTES", 1)
     calls = []
     real = _chunking.parallel
     monkeypatch.setattr(_chunking, "parallel", lambda fns: calls.append(len(fns)) or real(fns))
@@ -103,13 +104,12 @@ def test_fit_splits_a_conv_without_pool_and_matches_the_whole_batch(padding, mon
     """A conv layer not followed by a pool (ops.Conv / ConvBiasRelu) shares its chunks
     among the threads in fit's steps; its values and gradients are those of one piece."""
     pytest.importorskip("threadpoolctl", reason="splitting needs BLAS limited to one thread")
-    import importlib
     from shendu import layers
+    from shendu.kernels import tuning
     from shendu.ops import _chunking
-    conv = importlib.import_module("shendu.ops.conv")  # (the module; ops.conv is the op)
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
-    monkeypatch.setattr(conv, "SPLIT_CHUNK_BYTES", 1)  # a chunk per sample
-    monkeypatch.setattr(conv, "GEMM_ROWS", 7)  # several row blocks per chunk
+    monkeypatch.setattr(tuning, "CONV_SPLIT_CHUNK_BYTES", 1)  # a chunk per sample
+    monkeypatch.setattr(tuning, "GEMM_ROWS", 7)  # several row blocks per chunk
     calls = []
     real = _chunking.parallel
     monkeypatch.setattr(_chunking, "parallel", lambda fns: calls.append(len(fns)) or real(fns))
@@ -144,12 +144,11 @@ def test_fit_splits_a_conv_without_pool_and_matches_the_whole_batch(padding, mon
 def test_split_conv_gradcheck(padding, strides, monkeypatch, rng):
     """float64 finite differences through the split conv and conv + bias + ReLU."""
     pytest.importorskip("threadpoolctl", reason="splitting needs BLAS limited to one thread")
-    import importlib
+    from shendu.kernels import tuning
     from shendu.testing import gradcheck
-    conv = importlib.import_module("shendu.ops.conv")
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
-    monkeypatch.setattr(conv, "SPLIT_CHUNK_BYTES", 1)
-    monkeypatch.setattr(conv, "GEMM_ROWS", 5)
+    monkeypatch.setattr(tuning, "CONV_SPLIT_CHUNK_BYTES", 1)
+    monkeypatch.setattr(tuning, "GEMM_ROWS", 5)
     x = rng.standard_normal((3, 6, 5, 2))
     x = np.sign(x) * (0.2 + np.abs(x))
     w, b = rng.standard_normal((3, 2, 2, 3)), rng.standard_normal(3)

@@ -72,13 +72,11 @@ def test_max_pool_gradcheck(xs, p, s, pad):
 @pytest.mark.parametrize("kernels", [True, False])
 @pytest.mark.parametrize("xs,p,s,pad", [((2, 7, 9, 3), 2, 2, "valid"),
                                         ((1, 8, 7, 2), 3, 2, "same")])
-def test_max_pool_of_conv_bias_relu_is_fused_and_gradchecks(xs, p, s, pad, kernels):
-    """max_pool of a ConvBiasRelu output is one node (ConvBiasReluMaxPool) whose
-    backward folds the ReLU's mask into the pool's; float64 gradcheck through it,
-    and the same values and gradients as the unfused ops."""
+def test_max_pool_of_conv_bias_relu_gradchecks(xs, p, s, pad, kernels):
+    """max_pool of a ConvBiasRelu output is a plain MaxPool node (ops rewrite no graph;
+    fusing the two is planned for models by shendu/fusion.py): float64 gradcheck through
+    it, with a whole channel at the pooled ReLU kink."""
     from shendu import kernels as registry
-    from shendu.ops.conv import ConvBiasRelu
-    from shendu.ops.pooling import ConvBiasReluMaxPool
     before = registry.kernels_enabled()
     registry.set_kernels_enabled(kernels)
     try:
@@ -88,21 +86,8 @@ def test_max_pool_of_conv_bias_relu_is_fused_and_gradchecks(xs, p, s, pad, kerne
         b[0] = -50.0  # a whole channel at 0: every max is 0, a pooled ReLU kink
         fn = lambda x, w, b: ops.max_pool(ops.conv_bias_relu(x, w, b, 1, "same"), p, s, pad)  # noqa: E731
         gradcheck(fn, x, w, b)
-        ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
-        a = ops.conv_bias_relu(*ts, 1, "same")
-        assert type(a._ctx) is ConvBiasRelu
-        y = ops.max_pool(a, p, s, pad)
-        assert type(y._ctx) is ConvBiasReluMaxPool
-        g = rng.standard_normal(y.shape)
-        (y * Tensor(g)).sum().backward()
-        us = [Tensor(v, requires_grad=True) for v in (x, w, b)]
-        a2 = ops.conv_bias_relu(*us, 1, "same")
-        y2 = ops.max_pool(Tensor(a2.numpy()) * 0 + a2 * 1, p, s, pad)  # not a ConvBiasRelu node
-        assert type(y2._ctx).__name__ == "MaxPool"
-        (y2 * Tensor(g)).sum().backward()
-        np.testing.assert_array_equal(y.numpy(), y2.numpy())
-        for t, u in zip(ts, us):
-            np.testing.assert_allclose(t.grad.numpy(), u.grad.numpy(), rtol=1e-12, atol=1e-12)
+        y = fn(*[Tensor(a, requires_grad=True) for a in (x, w, b)])
+        assert type(y._ctx).__name__ == "MaxPool"
     finally:
         registry.set_kernels_enabled(before)
 

@@ -28,10 +28,9 @@ Output, one array (B, S, units): the S slots are [T step outputs in processing o
 The layer slices it. Supported activations (those whose derivative is a function of
 the output): tanh, sigmoid, hard_sigmoid, relu, linear.
 """
-import os
-
 import numpy as np
 
+from ... import config
 from ...autograd.function import Function
 from ...kernels.workspace import empty as workspace
 
@@ -49,8 +48,7 @@ def numba_kernels(dtype):
     ``SHENDU_KERNELS=numpy``); then the NumPy code below, the reference, runs.
     """
     from ...kernels import kernels_enabled
-    if np.dtype(dtype) != np.float32 or os.environ.get("SHENDU_RNN_NUMBA", "1") == "0" \
-            or not kernels_enabled():
+    if np.dtype(dtype) != np.float32 or not config.rnn_numba_enabled() or not kernels_enabled():
         return None
     if not _NUMBA:
         try:
@@ -63,7 +61,7 @@ def numba_kernels(dtype):
 
 def _sgemm():
     """NumPy's BLAS sgemm for the Numba loops, or None (then the Python loop runs)."""
-    if os.environ.get("SHENDU_RNN_BLAS_IN_NUMBA", "1") == "0":
+    if not config.rnn_blas_in_numba():
         return None
     from ...kernels.blas import sgemm
     return sgemm()
