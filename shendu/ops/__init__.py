@@ -52,6 +52,16 @@ from .math import (allclose, angle, arccos, arccosh, arcsin, arcsinh, arctan, ar
                    rad2deg, real, reciprocal, remainder, right_shift, round, rsqrt, signbit, sin,
                    sinc, sinh, tan, trunc)
 from .reduction import cumprod, cumsum, prod  # noqa: F401,E402
+from .creation import bartlett, blackman, hamming, hanning, kaiser  # noqa: F401,E402
+from .core import view  # noqa: F401,E402
+from .math import correlate, cross, diff, trapezoid, vander  # noqa: F401,E402
+from .shape import (append, array_split, column_stack, dsplit, dstack, hsplit, hstack,  # noqa: F401,E402
+                    meshgrid, ravel, vsplit, vstack)
+from .statistics import (all, any, argpartition, average, bincount, corrcoef,  # noqa: F401,E402
+                         count_nonzero, digitize, histogram, median, nanargmax, nanargmin,
+                         nancumprod, nancumsum, nanmax, nanmean, nanmedian, nanmin, nanpercentile,
+                         nanprod, nanquantile, nanstd, nansum, nanvar, percentile, ptp, quantile,
+                         searchsorted, unique)
 
 import sys as _sys
 

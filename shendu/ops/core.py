@@ -105,6 +105,12 @@ def _highest(dt):
     return np.iinfo(dt).max if dt.kind in "iu" else np.inf
 
 
+def view(x, dtype=None):
+    """x's bytes read as ``dtype`` (as ``ndarray.view``); a new tensor with no gradient."""
+    a = np.asarray(data_of(x))
+    return Tensor(a.copy() if dtype is None else a.view(np.dtype(dtype)).copy())
+
+
 def unravel_index(indices, shape):
     """The coordinates of flat ``indices`` in an array of ``shape``: one tensor per axis."""
     return tuple(Tensor(np.asarray(i)) for i in np.unravel_index(np.asarray(data_of(indices)), shape))

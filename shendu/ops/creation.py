@@ -120,3 +120,24 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     values = np.geomspace(np.asarray(start), np.asarray(stop), int(num), endpoint=endpoint,
                           dtype=np.float64)
     return _spaced("geomspace", values, dtype, axis)
+
+
+def _window(fn, name):
+    def window(x):
+        n = int(x.data if isinstance(x, Tensor) else x)
+        return Tensor(fn(n).astype(_dtype(None)))
+    window.__name__ = window.__qualname__ = name
+    window.__doc__ = f"The {name} window of ``x`` points (floatx), as ``numpy.{name}``."
+    return window
+
+
+bartlett = _window(np.bartlett, "bartlett")
+blackman = _window(np.blackman, "blackman")
+hamming = _window(np.hamming, "hamming")
+hanning = _window(np.hanning, "hanning")
+
+
+def kaiser(x, beta):
+    """The Kaiser window of ``x`` points with shape parameter ``beta`` (floatx)."""
+    n = int(x.data if isinstance(x, Tensor) else x)
+    return Tensor(np.kaiser(n, float(beta)).astype(_dtype(None)))

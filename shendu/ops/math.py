@@ -406,3 +406,103 @@ def i0(x):
     a = np.asarray(data_of(x))
     a = a if a.dtype.kind == "f" else a.astype(_floatx())
     return Tensor._from_op(np.i0(a).astype(a.dtype), None)
+
+
+# ---- differences, products and sums along an axis (compositions, so their gradients come free) ----
+
+def diff(a, n=1, axis=-1):
+    """The n-th discrete difference along ``axis``: a[1:] - a[:-1], n times."""
+    from .elementwise import subtract
+    from .shape import getitem
+    nd = np.ndim(data_of(a))
+    if nd == 0:
+        raise ValueError("diff: the input must have at least one axis; received a 0-d tensor")
+    ax = axis % nd
+    y = as_tensor(a)
+    for _ in range(int(n)):
+        lead = (np.s_[:],) * ax
+        y = subtract(getitem(y, lead + (np.s_[1:],)), getitem(y, lead + (np.s_[:-1],)))
+    return y
+
+
+def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Cross product of 3-vectors (or 2-vectors, taken with z = 0) along the given axes,
+    as ``numpy.cross``: c = (a1 b2 - a2 b1, a2 b0 - a0 b2, a0 b1 - a1 b0)."""
+    from .elementwise import multiply, subtract
+    from .shape import moveaxis, stack
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = moveaxis(as_tensor(x1), axisa, -1), moveaxis(as_tensor(x2), axisb, -1)
+    na, nb = a.shape[-1], b.shape[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError(f"cross: the vector axes must have size 2 or 3. Received: {na} and {nb}")
+    ca = [a[..., i] for i in range(na)] + [None] * (3 - na)
+    cb = [b[..., i] for i in range(nb)] + [None] * (3 - nb)
+
+    def term(i, j):  # a_i b_j - a_j b_i, with a missing z component as 0
+        left = multiply(ca[i], cb[j]) if ca[i] is not None and cb[j] is not None else None
+        right = multiply(ca[j], cb[i]) if ca[j] is not None and cb[i] is not None else None
+        if right is None:
+            return left
+        return subtract(left, right) if left is not None else multiply(right, -1)
+    z = term(0, 1)
+    if na == 2 and nb == 2:
+        return z
+    return moveaxis(stack([term(1, 2), term(2, 0), z], axis=-1), -1, axisc)
+
+
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """The integral of y along ``axis`` by the trapezoidal rule (sample points x, or spacing dx)."""
+    from .elementwise import add, multiply
+    from .reduction import sum as _sum
+    from .shape import getitem
+    y = _float_input(y)
+    ax = axis % y.ndim
+    lead = (np.s_[:],) * ax
+    mids = multiply(add(getitem(y, lead + (np.s_[1:],)), getitem(y, lead + (np.s_[:-1],))), 0.5)
+    if x is None:
+        return multiply(_sum(mids, axis=ax), dx)
+    d = diff(_float_input(x), axis=-1 if np.ndim(data_of(x)) == 1 else ax)
+    if d.ndim == 1 and y.ndim > 1:
+        from .shape import reshape
+        d = reshape(d, [-1 if k == ax else 1 for k in range(y.ndim)])
+    return _sum(multiply(mids, d), axis=ax)
+
+
+def correlate(x1, x2, mode="valid"):
+    """Cross-correlation of two 1-D sequences, as ``numpy.correlate``:
+    c[k] = sum_m a[k + m] v[m] over the zero-padded a, cut to ``mode`` ('valid', 'same', 'full')."""
+    from .einsum import einsum
+    from .embedding import take
+    from .shape import pad
+    a, v = _float_input(x1), _float_input(x2)
+    if a.ndim != 1 or v.ndim != 1:
+        raise ValueError(f"correlate: both inputs must be 1-D. Received: shapes {a.shape} and {v.shape}")
+    if mode not in ("valid", "same", "full"):
+        raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full'. Received: mode={mode!r}")
+    n, m = a.shape[0], v.shape[0]
+    if mode == "full":
+        start, length = 0, n + m - 1
+    elif mode == "valid":
+        start, length = min(n, m) - 1, max(n, m) - min(n, m) + 1
+    else:
+        start, length = ((m - 1) // 2 if n >= m else n // 2), max(n, m)
+    padded = pad(a, ((m - 1, m - 1),))
+    windows = take(padded, (start + np.arange(length))[:, None] + np.arange(m)[None, :])
+    return einsum("km,m->k", windows, v)
+
+
+def vander(x, N=None, increasing=False):
+    """The Vandermonde matrix of 1-D x: columns x^(N-1), ..., x, 1 (reversed if ``increasing``)."""
+    from .elementwise import multiply
+    from .shape import stack
+    x = as_tensor(x)
+    if x.ndim != 1:
+        raise ValueError(f"vander: x must be 1-D. Received: shape={x.shape}")
+    n = x.shape[0] if N is None else int(N)
+    cols = []
+    for k in range(n):  # repeated products, not powers: exact, and no 0 * inf gradient at x = 0
+        cols.append(Tensor(np.ones(x.shape, x.dtype)) if k == 0 else multiply(cols[-1], x))
+    if not cols:
+        return Tensor(np.zeros((x.shape[0], 0), x.dtype))
+    return stack(cols if increasing else cols[::-1], axis=1)

@@ -115,14 +115,22 @@ def mean(x, axis=None, keepdims=False):
     return _reduce(Mean, x, axis, keepdims)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001 - Keras name
-    """Maximum over ``axis``; ties share the gradient."""
-    return _reduce(Max, x, axis, keepdims)
+def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras name
+    """Maximum over ``axis`` (and ``initial``, if given); ties share the gradient."""
+    y = _reduce(Max, x, axis, keepdims)
+    if initial is None:
+        return y
+    from .elementwise import maximum
+    return maximum(y, initial)
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001 - Keras name
-    """Minimum over ``axis``; ties share the gradient."""
-    return _reduce(Min, x, axis, keepdims)
+def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras name
+    """Minimum over ``axis`` (and ``initial``, if given); ties share the gradient."""
+    y = _reduce(Min, x, axis, keepdims)
+    if initial is None:
+        return y
+    from .elementwise import minimum
+    return minimum(y, initial)
 
 
 amax, amin = max, min

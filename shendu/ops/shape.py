@@ -307,15 +307,35 @@ def split(x, indices_or_sections, axis=0):
     return pieces
 
 
-def pad(x, pad_width, mode="constant", constant_values=0):
-    """Pad with a constant; ``pad_width`` is ((before, after), ...) per axis or one pair for all."""
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported. Received: mode={mode!r}")
+_INDEX_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """Pad x; ``pad_width`` is ((before, after), ...) per axis or one pair for all.
+
+    ``mode`` 'constant' fills with ``constant_values`` (0 by default); 'edge', 'reflect',
+    'symmetric' and 'wrap' copy elements of x as ``numpy.pad`` does, so each padded
+    element passes its gradient back to the element it copies.
+    """
     nd = np.ndim(data_of(x))
     pw = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2))
     if (pw < 0).any():
         raise ValueError(f"pad: pad widths must be >= 0. Received: pad_width={pad_width}")
-    return Pad.apply(x, pad_width=tuple(map(tuple, pw.tolist())), constant_values=constant_values)
+    if mode in _INDEX_PAD_MODES:
+        if constant_values is not None:
+            raise ValueError(f"pad: constant_values is only used with mode='constant'. "
+                             f"Received: mode={mode!r}")
+        from .embedding import take
+        y = x
+        for ax, (lo, hi) in enumerate(pw.tolist()):
+            if lo or hi:
+                y = take(y, np.pad(np.arange(np.shape(data_of(x))[ax]), (lo, hi), mode=mode), axis=ax)
+        return y
+    if mode != "constant":
+        raise ValueError(f"pad: mode must be 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'. "
+                         f"Received: mode={mode!r}")
+    return Pad.apply(x, pad_width=tuple(map(tuple, pw.tolist())),
+                     constant_values=0 if constant_values is None else constant_values)
 
 
 def tile(x, repeats):
@@ -338,3 +358,87 @@ def repeat(x, repeats, axis=None):
         raise ValueError(f"repeat: repeats must be an int or have one entry per element of axis "
                          f"{ax} (size {n}). Received: repeats.shape={counts.shape}")
     return take(x, np.repeat(np.arange(n), counts), axis=ax)
+
+
+def ravel(x):
+    """x flattened to 1-D."""
+    return reshape(x, (-1,))
+
+
+def _atleast(x, nd):
+    shape = np.shape(data_of(x))
+    if len(shape) >= nd:
+        return x
+    if nd == 3 and len(shape) == 2:
+        return reshape(x, shape + (1,))
+    if nd == 3 and len(shape) == 1:
+        return reshape(x, (1,) + shape + (1,))
+    return reshape(x, (1,) * (nd - len(shape)) + tuple(shape))
+
+
+def hstack(xs):
+    """Join along the second axis (the first for 1-D inputs)."""
+    xs = list(xs)
+    return concatenate(xs, axis=0 if np.ndim(data_of(xs[0])) == 1 else 1)
+
+
+def vstack(xs):
+    """Join along the first axis, 1-D inputs taken as rows."""
+    return concatenate([_atleast(x, 2) for x in xs], axis=0)
+
+
+def dstack(xs):
+    """Join along the third axis (inputs raised to at least 3-D)."""
+    return concatenate([_atleast(x, 3) for x in xs], axis=2)
+
+
+def column_stack(xs):
+    """1-D inputs as columns of a 2-D result; 2-D inputs joined along axis 1."""
+    cols = [reshape(x, (-1, 1)) if np.ndim(data_of(x)) < 2 else x for x in xs]
+    return concatenate(cols, axis=1)
+
+
+def array_split(x, indices_or_sections, axis=0):
+    """Like ``split``, but an int need not divide the axis: the first pieces get one more."""
+    if isinstance(indices_or_sections, (int, np.integer)):
+        n = np.shape(data_of(x))[normalize_axis(axis, np.ndim(data_of(x)))[0]]
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError(f"array_split: the number of sections must be > 0. Received: {k}")
+        sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
+        return split(x, np.cumsum(sizes)[:-1].tolist(), axis)
+    return split(x, indices_or_sections, axis)
+
+
+def hsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=0 if np.ndim(data_of(x)) == 1 else 1)
+
+
+def vsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=0)
+
+
+def dsplit(x, indices_or_sections):
+    return split(x, indices_or_sections, axis=2)
+
+
+def append(x1, x2, axis=None):
+    """x2 joined after x1 along ``axis`` (both flattened when None)."""
+    if axis is None:
+        return concatenate([ravel(x1), ravel(x2)], axis=0)
+    return concatenate([x1, x2], axis=axis)
+
+
+def meshgrid(*x, indexing="xy"):
+    """Coordinate grids from 1-D inputs, as ``numpy.meshgrid`` ('xy': the first two
+    outputs' axes swapped; 'ij': matrix indexing). Each grid broadcasts its input."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij'. Received: indexing={indexing!r}")
+    sizes = [int(np.size(data_of(v))) for v in x]
+    if indexing == "xy" and len(x) > 1:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    grids = []
+    for i, v in enumerate(x):
+        d = (1 - i if i < 2 else i) if indexing == "xy" and len(x) > 1 else i
+        grids.append(broadcast_to(reshape(v, [-1 if k == d else 1 for k in range(len(x))]), sizes))
+    return grids

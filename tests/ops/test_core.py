@@ -147,3 +147,8 @@ def test_scatter_update_reductions_and_errors():
         ops.scatter_update(np.zeros(3), np.array([[1]]), np.array([1.0]), reduction="mean")
     with pytest.raises(TypeError, match="integers"):
         ops.scatter(np.array([[0.5]]), np.array([1.0]), (2,))
+
+
+def test_view_reinterprets_bytes():
+    y = ops.view(np.array([1.0], np.float32), "int32")
+    assert y.dtype == np.int32 and y.tolist() == [1065353216]

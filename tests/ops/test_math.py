@@ -149,3 +149,38 @@ def test_integer_ops():
     np.testing.assert_allclose(ops.i0(np.array([0.0, 1.0])).numpy(), np.i0([0.0, 1.0]))
     assert ops.angle(np.array([-1.0, 2.0])).tolist() == [np.pi, 0.0]
     assert ops.imag(np.array([1.0])).tolist() == [0.0]
+
+
+AXIS_SPECS = [
+    OpSpec("diff", lambda x: ops.diff(x, 2, axis=0), lambda r: [(r.standard_normal((5, 3)),)],
+           lambda x: np.diff(x, 2, axis=0)),
+    OpSpec("cross3", ops.cross, lambda r: [(r.standard_normal((4, 3)), r.standard_normal((3,)))], np.cross),
+    OpSpec("cross2", ops.cross, lambda r: [(r.standard_normal((4, 2)), r.standard_normal((4, 2)))],
+           lambda a, b: a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]),
+    OpSpec("cross_axes", lambda a, b: ops.cross(a, b, axisa=0, axisb=1, axisc=0),
+           lambda r: [(r.standard_normal((3, 2)), r.standard_normal((2, 3)))],
+           lambda a, b: np.cross(a, b, axisa=0, axisb=1, axisc=0)),
+    OpSpec("trapezoid", lambda y: ops.trapezoid(y, dx=0.5, axis=0), lambda r: [(r.standard_normal((4, 3)),)],
+           lambda y: np.trapezoid(y, dx=0.5, axis=0)),
+    OpSpec("trapezoid_x", ops.trapezoid, lambda r: [(r.standard_normal((2, 4)), np.sort(r.standard_normal(4)))],
+           np.trapezoid),
+    OpSpec("vander", lambda x: ops.vander(x, 4), lambda r: [(np.array([0.0, 1.5, -2.0]),)],
+           lambda x: np.vander(x, 4)),
+    OpSpec("vander_increasing", lambda x: ops.vander(x, increasing=True), lambda r: [(r.standard_normal(3),)],
+           lambda x: np.vander(x, increasing=True)),
+] + [
+    OpSpec(f"correlate_{mode}_{n}_{m}", lambda a, v, mode=mode: ops.correlate(a, v, mode),
+           lambda r, n=n, m=m: [(r.standard_normal(n), r.standard_normal(m))],
+           lambda a, v, mode=mode: np.correlate(a, v, mode))
+    for mode in ["valid", "same", "full"] for n, m in [(5, 3), (2, 5), (4, 4)]
+]
+
+test_axis_forward, test_axis_gradcheck, test_axis_float32 = op_spec_tests(AXIS_SPECS)
+
+
+def test_windows_match_numpy():
+    for name in ["bartlett", "blackman", "hamming", "hanning"]:
+        w = getattr(ops, name)(7)
+        assert w.dtype == np.float32
+        np.testing.assert_allclose(w.numpy(), getattr(np, name)(7), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ops.kaiser(6, 2.5).numpy(), np.kaiser(6, 2.5), rtol=1e-6)
