@@ -1,5 +1,6 @@
 """Keras activations by name: ``Dense(64, activation='relu')``."""
 from .. import ops
+from ..autograd.tensor import Tensor
 from .._registry import lookup
 
 
@@ -19,8 +20,22 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     return ops.minimum(y, max_value) if max_value is not None else y
 
 
+def _keep_logits(y, x, kind):
+    """Under no_grad no graph links ``y`` to ``x``; a trainer computing a cross-entropy from
+    the logits (as it does in training) finds them here, so evaluate computes the loss as
+    fit does (Keras's TensorFlow backend keeps them the same way)."""
+    if y._ctx is None and isinstance(x, Tensor):
+        y._logits = (kind, x)
+    return y
+
+
 def softmax(x, axis=-1):
-    return ops.softmax(x, axis=axis)
+    y = ops.softmax(x, axis=axis)
+    return _keep_logits(y, x, "softmax") if axis in (-1, y.ndim - 1) else y
+
+
+def sigmoid(x):
+    return _keep_logits(ops.sigmoid(x), x, "sigmoid")
 
 
 def log_softmax(x, axis=-1):
@@ -40,7 +55,6 @@ def elu(x, alpha=1.0):
     return ops.elu(x, alpha)
 
 
-sigmoid = ops.sigmoid
 tanh = ops.tanh
 selu = ops.selu
 softplus = ops.softplus

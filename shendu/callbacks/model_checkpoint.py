@@ -1,5 +1,6 @@
 """``ModelCheckpoint``: save the model or its weights during training."""
 import os
+import string
 import warnings
 
 import numpy as np
@@ -78,7 +79,45 @@ class ModelCheckpoint(MonitorCallback):
                                               "ModelCheckpoint batches_since_save")
         self.best = best
 
+    def on_train_begin(self, logs=None):
+        self._check_directory()
+        self._keys_checked = False
+
+    def _check_directory(self):
+        """The folder of ``filepath`` (up to its first format field) must be one that can
+        be made: checked now, not when the first epoch has trained and must be saved."""
+        static = self.filepath.split("{", 1)[0]
+        folder = os.path.dirname(os.path.abspath(static if "{" not in self.filepath
+                                                 else static + "x"))
+        existing = folder
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise ValueError(f"ModelCheckpoint cannot save into {folder}: {existing} is a file, "
+                             f"not a directory. Received: filepath={self.filepath}")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"ModelCheckpoint cannot save into {folder}: {existing} is not "
+                             f"writable. Received: filepath={self.filepath}")
+
+    def _check_format_keys(self, logs):
+        """Every ``{field}`` of ``filepath`` must be one the logs will have: after the first
+        batch the training keys are known (validation ones are ``val_`` + a training key)."""
+        self._keys_checked = True
+        known = set(logs or {}) | {f"val_{k}" for k in (logs or {})} | {"epoch", "batch"}
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(self.filepath) if f]
+        except ValueError as err:
+            raise ValueError(f"ModelCheckpoint filepath is not a valid format string ({err}). "
+                             f"Received: filepath={self.filepath}") from None
+        unknown = sorted({f.split(".")[0].split("[")[0] for f in fields} - known)
+        if unknown:
+            raise ValueError(f"ModelCheckpoint filepath has format key(s) {unknown} that no "
+                             f"epoch will log; known keys: {sorted(known)}. "
+                             f"Received: filepath={self.filepath}")
+
     def on_train_batch_end(self, batch, logs=None):
+        if logs and not getattr(self, "_keys_checked", True):
+            self._check_format_keys(logs)
         if self.save_freq == "epoch":
             return
         self._batches_since_save += 1

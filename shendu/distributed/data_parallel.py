@@ -208,9 +208,8 @@ class _ShardedArrays:
 
     @property
     def num_batches(self):
-        if self.adapter.steps is not None:
-            return self.adapter.steps
-        return -(-self.adapter.num_samples // self.global_batch)
+        full = -(-self.adapter.num_samples // self.global_batch)
+        return full if self.adapter.steps is None else min(self.adapter.steps, full)  # no wrapping
 
     def __iter__(self):
         a, comm = self.adapter, self.comm
@@ -221,7 +220,7 @@ class _ShardedArrays:
             order = np.ascontiguousarray(order, dtype=np.int64)
             comm.broadcast([order], "the broadcast of the epoch's shuffled order")
         for step in range(self.num_batches):
-            lo = (step * self.global_batch) % n_all
+            lo = step * self.global_batch
             n = min(lo + self.global_batch, n_all) - lo
             first, last = lo + rank * n // size, lo + (rank + 1) * n // size
             positions = np.arange(first, last) if last > first else np.array([lo])

@@ -32,6 +32,7 @@ _ALLOWED_BASE_KWARGS = {"input_shape", "batch_input_shape", "batch_size", "input
 # not both create its weights. Reentrant, since building a model builds its sublayers;
 # an already-built layer never takes it.
 _BUILD_LOCK = threading.RLock()
+_IN_CALL = contextvars.ContextVar("shendu_layer_in_call", default=False)  # inside a layer's call?
 
 
 def unique_name(prefix):
@@ -269,6 +270,10 @@ class Layer:
     def add_loss(self, loss):
         self._losses.append(loss)
 
+    def _clear_losses(self):
+        for layer in self._all_layers():
+            layer._losses.clear()
+
     # ---- lifecycle --------------------------------------------------------------------
     def build(self, input_shape):
         """Create the weights for inputs of ``input_shape`` (override in subclasses)."""
@@ -310,7 +315,18 @@ class Layer:
                 self._maybe_build(_shape_of(inputs))
         if not self._accepts_training():
             kwargs.pop("training", None)
-        outputs = self.call(inputs, *args, **kwargs)
+        if _IN_CALL.get():
+            outputs = self.call(inputs, *args, **kwargs)
+        else:
+            # The entry call (Keras's rule): the losses that layers add during a call
+            # (activity regularizers, add_loss) are those of the latest top-level call, so
+            # predict loops and PyTorch-style loops do not pile them up, graphs and all.
+            self._clear_losses()
+            token = _IN_CALL.set(True)
+            try:
+                outputs = self.call(inputs, *args, **kwargs)
+            finally:
+                _IN_CALL.reset(token)
         in_mask = getattr(inputs, "_keras_mask", None)
         if isinstance(outputs, Tensor) and (in_mask is not None or
                                             type(self).compute_mask is not Layer.compute_mask):

@@ -20,6 +20,7 @@ from .losses import (BinaryCrossentropy, BinaryFocalCrossentropy,  # noqa: F401
                      kl_divergence, log_cosh, mean_absolute_error, mean_absolute_percentage_error,
                      mean_squared_error, mean_squared_logarithmic_error, poisson,
                      sparse_categorical_crossentropy, squared_hinge)
+from .losses import check_binary_targets  # noqa: F401
 
 _CLASSES = (Loss, LossFunctionWrapper, BinaryCrossentropy, BinaryFocalCrossentropy,
             CategoricalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, Huber,

@@ -90,6 +90,21 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 
 # ---- probabilistic ---------------------------------------------------------------------
 
+def check_binary_targets(y_true, where):
+    """Binary cross-entropy targets are probabilities of the positive class: in [0, 1].
+    A label such as 2 or -1 would give a loss without meaning (and one that can go below
+    zero), so it fails, naming ``where`` and the range received."""
+    y = data_of(y_true)
+    if y.size == 0 or y.dtype.kind not in "biuf":
+        return
+    lo, hi = y.min(), y.max()
+    if lo < 0 or hi > 1:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{where}: the targets must be in [0, 1] (the probability of the "
+                         f"positive class); received a value of {bad} (the targets range over "
+                         f"[{lo}, {hi}])")
+
+
 def _smooth_binary(y_true, label_smoothing):
     return y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y_true
 
@@ -101,6 +116,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     clipped to [eps, 1 - eps] as Keras. ``label_smoothing`` moves targets towards 0.5:
     t -> t (1 - ls) + ls / 2.
     """
+    check_binary_targets(y_true, "binary_crossentropy")
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true = _smooth_binary(y_true, label_smoothing)
     if from_logits:
@@ -115,6 +131,7 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     p_t = t p + (1 - t)(1 - p); with class balancing each term is also weighted by
     t alpha + (1 - t)(1 - alpha).
     """
+    check_binary_targets(y_true, "binary_focal_crossentropy")
     y_true, y_pred = _prepare(y_true, y_pred)
     y_true = _smooth_binary(y_true, label_smoothing)
     if from_logits:

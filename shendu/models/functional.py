@@ -31,6 +31,7 @@ class Functional(Model):
         for node in self._nodes:
             if not any(node.layer is l for l in layers):
                 layers.append(node.layer)
+        _check_unique_names(layers, name or self.name)
         self._layers = []
         for layer in layers:
             self._layers.append(layer)
@@ -151,3 +152,16 @@ class Functional(Model):
     def from_config(cls, config, custom_objects=None):
         from ..saving.json_config import from_keras_config
         return from_keras_config({"class_name": "Functional", "config": config}, custom_objects)
+
+
+def _check_unique_names(layers, model_name):
+    """Layer names are how weights are saved and how get_layer finds a layer: two distinct
+    layers of one name fail when the model is made, not when it is saved or loaded."""
+    counts = {}
+    for layer in layers:
+        counts[layer.name] = counts.get(layer.name, 0) + 1
+    repeated = {n: c for n, c in counts.items() if c > 1}
+    if repeated:
+        detail = ", ".join(f"'{n}' is used {c} times" for n, c in repeated.items())
+        raise ValueError(f"Model '{model_name}': layer names must be unique; {detail}. "
+                         f"Give the layers distinct `name` arguments")

@@ -18,6 +18,7 @@ The learning rate of a step is read once, before step 4: with a schedule it is
 Updates are written into ``variable.data`` in place with NumPy; no autograd graph is
 built and a float32 variable stays float32.
 """
+import math
 import warnings
 
 import numpy as np
@@ -32,10 +33,21 @@ def _as_number(value, argname):
     if isinstance(value, Tensor):
         value = value.data
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"Argument `{argname}` should be a float, a LearningRateSchedule or "
                          f"a callable. Received: {argname}={value!r}") from None
+    return _check_rate(number, argname)
+
+
+def _check_rate(number, argname, source=None):
+    """A step size must be finite and >= 0: NaN or Inf would turn every weight non-finite
+    at the first step, and a negative one climbs the loss instead of descending it."""
+    if not (math.isfinite(number) and number >= 0):
+        origin = f" (returned by {source})" if source else ""
+        raise ValueError(f"Argument `{argname}` must be a finite number >= 0. "
+                         f"Received: {argname}={number}{origin}")
+    return number
 
 
 class Optimizer:
@@ -141,9 +153,10 @@ class Optimizer:
     def _current_learning_rate(self):
         lr = self._learning_rate
         if isinstance(lr, _schedules.LearningRateSchedule):
-            return float(lr(int(self._iterations.data)))
+            return _check_rate(float(lr(int(self._iterations.data))), "learning_rate",
+                               f"the schedule {type(lr).__name__} at step {int(self._iterations.data)}")
         if callable(lr):
-            return float(lr())
+            return _check_rate(float(lr()), "learning_rate", f"the callable {lr!r}")
         return lr
 
     # ---- slots ------------------------------------------------------------------------

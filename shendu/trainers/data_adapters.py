@@ -5,6 +5,8 @@ output), Tensors, Python generators yielding ``x``, ``(x, y)`` or ``(x, y,
 sample_weight)``, ``shendu.utils.PyDataset`` sequences and ``shendu.data.Dataset``s.
 Array data is checked once, up front, so a bad input fails before any step runs.
 """
+import warnings
+
 import numpy as np
 
 from ..autograd.tensor import Tensor
@@ -46,7 +48,12 @@ def _take(x, idx):
 
 
 def unpack(batch):
-    """(x, y, sample_weight) from a batch that is ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sw)``."""
+    """(x, y, sample_weight) from a batch that is ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sw)``.
+
+    A list is read as a tuple (Keras 3 does so): ``[x, y]`` is ``(x, y)``.
+    """
+    if isinstance(batch, list):
+        batch = tuple(batch)
     if isinstance(batch, tuple):
         if len(batch) == 1:
             return batch[0], None, None
@@ -76,12 +83,17 @@ class ArrayAdapter:
         self.num_samples = next(iter(sizes.values()), 0)
         if self.num_samples == 0:
             raise ValueError("The data is empty: x has 0 samples")
-        if batch_size is None:
-            batch_size = 32
-        if int(batch_size) <= 0:
-            raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size}")
-        self.batch_size = int(batch_size)
+        from .checks import check_count
+        self.batch_size = 32 if batch_size is None else check_count(batch_size, "batch_size")
         self.shuffle = shuffle
+        full = -(-self.num_samples // self.batch_size)
+        if steps is not None and check_count(steps, "steps") > full:
+            # Arrays are never wrapped around: a second pass would repeat samples (predict
+            # would return more rows than x has, evaluate would count samples twice).
+            warn_ran_out(f"steps={steps} were asked of arrays that give {full} batch(es) of "
+                         f"{self.batch_size} ({self.num_samples} samples); each pass stops after "
+                         f"{full}")
+            steps = full
         self.steps = steps
 
     @property
@@ -105,17 +117,29 @@ class ArrayAdapter:
         n, bs = self.num_samples, self.batch_size
         order = self.epoch_order()
         for step in range(self.num_batches):
-            lo = (step * bs) % n
+            lo = step * bs
             hi = min(lo + bs, n)
             idx = order[lo:hi] if order is not None else slice(lo, hi)
             yield _take(self.x, idx), _take(self.y, idx), _take(self.sample_weight, idx)
 
 
+def warn_ran_out(detail):
+    warnings.warn(f"Your input ran out of data: {detail}. Make sure that the data can give "
+                  "`steps` (or `steps_per_epoch * epochs`) batches, e.g. with `.repeat()` on a "
+                  "Dataset or a generator that loops.", UserWarning, stacklevel=4)
+
+
 class IterableAdapter:
-    """Batches from a generator, a PyDataset-like sequence or a shendu.data.Dataset."""
+    """Batches from a generator, a PyDataset-like sequence or a shendu.data.Dataset.
+
+    ``ran_out`` tells, after an epoch, whether the data ended before the ``steps`` asked
+    (a one-shot generator then has nothing left for the next epoch).
+    """
 
     def __init__(self, data, steps=None, shuffle=False):
-        self.data, self.steps, self.shuffle = data, steps, shuffle
+        from .checks import check_count
+        self.data, self.steps, self.shuffle = data, check_count(steps, "steps"), shuffle
+        self.ran_out = False
         self._iterator = None
         self.is_sequence = hasattr(data, "__getitem__") and hasattr(data, "__len__") and \
             not isinstance(data, (np.ndarray, list, tuple, dict))
@@ -136,6 +160,7 @@ class IterableAdapter:
             order = np.arange(len(self.data))
             if self.shuffle:
                 order = as_generator(None).permutation(order)
+            self.ran_out = self.steps is not None and self.steps > len(order)
             for step, i in enumerate(order):
                 if self.steps is not None and step >= self.steps:
                     break
@@ -148,10 +173,12 @@ class IterableAdapter:
         else:
             source = iter(self.data)
         step = 0
+        self.ran_out = False
         while self.steps is None or step < self.steps:
             try:
                 batch = next(source)
             except StopIteration:
+                self.ran_out = self.steps is not None or step == 0
                 return
             yield unpack(batch)
             step += 1

@@ -21,8 +21,10 @@ from ..autograd.grad_mode import no_grad
 from ..kernels.threads import owning_cores
 from ..autograd.tensor import Tensor
 from ..layers.layer import _flatten
+from . import checks as _checks
 from . import resume as _resume
-from .data_adapters import _take, flatten_arrays, make_adapter, split_validation, unpack
+from .data_adapters import (_take, flatten_arrays, make_adapter, split_validation, unpack,
+                            warn_ran_out)
 from .strategy import get_strategy
 
 
@@ -193,7 +195,7 @@ class Trainer:
             if fn is None:
                 parts.append(None)
                 continue
-            logits = _logits_of(yp, self._fused[i]) if training else None
+            logits = _logits_of(yp, self._fused[i])
             value = self._fused[i](yt, logits, sample_weight=sample_weight) if logits is not None \
                 else fn(yt, yp, sample_weight=sample_weight)
             parts.append(value)
@@ -207,8 +209,7 @@ class Trainer:
         return total, parts
 
     def _clear_activity_losses(self):
-        for layer in self._all_layers():
-            layer._losses.clear()
+        self._clear_losses()  # (they are in the loss: let their graphs go now)
 
     def train_step(self, x, y, sample_weight=None):
         for v in self.trainable_weights:
@@ -241,7 +242,23 @@ class Trainer:
             if self._loss_fns is None:
                 self._resolve_losses(len(y_pred_flat))
             self._build_metrics(y_flat, y_pred_flat)
+            self._probe_metrics(y_flat, y_pred_flat)
         return y_flat, y_pred_flat
+
+    def _probe_metrics(self, y_flat, y_pred_flat):
+        """Feed each new metric the first batch, then reset it: a metric that cannot compare
+        the targets with the outputs fails here, naming itself, before any weight changes."""
+        names = self._output_names(len(y_pred_flat))
+        for i, name, m in self._compiled_metrics:
+            yt, yp = y_flat[i], y_pred_flat[i].data
+            try:
+                m.update_state(yt, yp)
+            except ValueError as err:
+                raise ValueError(f"Metric '{name}' ({type(m).__name__}) of output '{names[i]}' "
+                                 f"cannot compare targets of shape {np.shape(_checks.as_array(yt))} "
+                                 f"with predictions of shape {yp.shape}; give the output targets "
+                                 f"it can read, or choose another metric") from err
+            m.reset_state()
 
     def _update_metrics(self, loss, parts, y_flat, y_pred_flat, sample_weight):
         n = len(flatten_arrays(y_flat[0])[0]) if y_flat and y_flat[0] is not None else 1
@@ -269,7 +286,11 @@ class Trainer:
         """Train for ``epochs`` epochs; returns a ``History`` (``history.history[name]``)."""
         from ..callbacks import CallbackList
         self._require_compiled("fit")
-        verbose = 1 if verbose == "auto" else int(verbose)
+        verbose = _checks.check_fit_arguments(epochs, initial_epoch, batch_size, validation_batch_size,
+                                              steps_per_epoch, validation_steps, validation_freq,
+                                              shuffle, verbose)
+        _checks.require_data(x, y, "fit", needs_y=self._loss_arg is not None)
+        x = _checks.standardize_inputs(self, x, "fit")
         epochs = _config.capped_epochs(epochs)  # keras.config.set_max_epochs, for debugging
         if validation_split and validation_data is None:
             if not isinstance(x, (np.ndarray, Tensor, list, dict)):
@@ -277,18 +298,17 @@ class Trainer:
                                  "for generators and datasets")
             (x, y, sample_weight), validation_data = split_validation(x, y, sample_weight, validation_split)
         if class_weight is not None:
-            sample_weight = _class_weights_to_sample_weight(y, class_weight, sample_weight)
-        data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=shuffle,
+            sample_weight = _checks.class_weights_to_sample_weight(y, class_weight, sample_weight,
+                                                                   self._num_classes(x))
+        data = make_adapter(x, y, sample_weight, batch_size, shuffle=shuffle,
                             steps=_config.capped_steps(steps_per_epoch))
         if hasattr(data, "x"):
-            self._check_data(data.x, data.y, "fit")
+            self._check_data(data.x, data.y, "fit", data.sample_weight)
+        val = self._check_validation_data(validation_data, data, validation_batch_size or batch_size)
         self._build_from_data(data)
         strategy = get_strategy(self)
         data = strategy.distribute_data(data, self)
         verbose, callbacks = strategy.verbose(verbose), strategy.callbacks(callbacks)
-        val = None
-        if validation_data is not None:
-            val = _validation_tuple(validation_data)
         callbacks = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self,
                                  verbose=verbose, epochs=epochs, steps=data.num_batches)
         self.stop_training = False
@@ -320,11 +340,16 @@ class Trainer:
                         break
                 if interrupt.requested and self._steps_done:
                     break  # a part of an epoch: no validation, no on_epoch_end
+                if self._steps_done == 0:  # the data is spent: no phantom epoch with old logs
+                    if not interrupt.requested:
+                        warn_ran_out(f"epoch {epoch + 1} got no batch, so training stops after "
+                                     f"{epoch} epoch(s)")
+                    break
                 epoch_logs = dict(logs)
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     vx, vy, vsw = val
                     val_logs = self.evaluate(vx, vy, sample_weight=vsw,
-                                             batch_size=validation_batch_size or batch_size or 32,
+                                             batch_size=validation_batch_size or batch_size,
                                              steps=validation_steps, verbose=0, return_dict=True,
                                              _internal=True)
                     epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -332,6 +357,10 @@ class Trainer:
                 callbacks.on_epoch_end(epoch, epoch_logs)
                 logs = epoch_logs
                 if self.stop_training or interrupt.requested:
+                    break
+                if getattr(data, "ran_out", False) and epoch + 1 < epochs:
+                    warn_ran_out(f"epoch {epoch + 1} ran {self._steps_done or 'its'} step(s) "
+                                 f"before the data ended, so training stops after it")
                     break
             self._fit_interrupted = interrupt.requested
             if interrupt.requested:
@@ -346,11 +375,13 @@ class Trainer:
         """Loss and metrics over the data: a scalar (loss only), a list, or a dict."""
         from ..callbacks import CallbackList
         self._require_compiled("evaluate")
-        verbose = 1 if verbose == "auto" else int(verbose)
-        data = make_adapter(x, y, sample_weight, batch_size or 32, shuffle=False,
+        verbose = _checks.check_verbose(verbose)
+        _checks.require_data(x, y, "evaluate", needs_y=self._loss_arg is not None)
+        x = _checks.standardize_inputs(self, x, "evaluate")
+        data = make_adapter(x, y, sample_weight, batch_size, shuffle=False,
                             steps=_config.capped_steps(steps))
         if hasattr(data, "x") and not _internal:
-            self._check_data(data.x, data.y, "evaluate")
+            self._check_data(data.x, data.y, "evaluate", data.sample_weight)
         strategy = get_strategy(self)
         data = strategy.distribute_data(data, self)
         verbose, callbacks = strategy.verbose(verbose), strategy.callbacks(callbacks)
@@ -365,6 +396,8 @@ class Trainer:
             with self._owning_cores():
                 logs = strategy.reduce_logs(self, self.test_step(xb, yb, swb))
             cbs.on_test_batch_end(step, logs)
+        if getattr(data, "ran_out", False):
+            warn_ran_out(f"evaluate got fewer batches than steps={steps}")
         cbs.on_test_end(logs)
         if return_dict:
             return logs
@@ -375,8 +408,10 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x`` as NumPy arrays (one per output), computed without gradients."""
         from ..callbacks import CallbackList
-        verbose = 1 if verbose == "auto" else int(verbose)
-        data = make_adapter(x, None, None, batch_size or 32, shuffle=False,
+        verbose = _checks.check_verbose(verbose)
+        _checks.require_data(x, None, "predict", needs_y=False)
+        x = _checks.standardize_inputs(self, x, "predict")
+        data = make_adapter(x, None, None, batch_size, shuffle=False,
                             steps=_config.capped_steps(steps))
         if hasattr(data, "x"):
             self._check_data(data.x, None, "predict")
@@ -390,6 +425,8 @@ class Trainer:
                 out = self(xb, training=False)
             outs.append([t.data for t in _flatten(out)])
             cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
+        if getattr(data, "ran_out", False):
+            warn_ran_out(f"predict got fewer batches than steps={steps}")
         cbs.on_predict_end()
         if not outs:
             raise ValueError("predict: the data yielded no batches")
@@ -398,8 +435,12 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         self._require_compiled("train_on_batch")
+        _checks.require_data(x, y, "train_on_batch", needs_y=self._loss_arg is not None)
+        x = _checks.standardize_inputs(self, x, "train_on_batch")
         if class_weight is not None:
-            sample_weight = _class_weights_to_sample_weight(y, class_weight, sample_weight)
+            sample_weight = _checks.class_weights_to_sample_weight(y, class_weight, sample_weight,
+                                                                   self._num_classes(x))
+        self._check_data(x, y, "train_on_batch", sample_weight)
         if self._metrics_built:
             self.reset_metrics()
         with self._owning_cores():
@@ -408,6 +449,9 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
+        _checks.require_data(x, y, "test_on_batch", needs_y=self._loss_arg is not None)
+        x = _checks.standardize_inputs(self, x, "test_on_batch")
+        self._check_data(x, y, "test_on_batch", sample_weight)
         if self._metrics_built:
             self.reset_metrics()
         with self._owning_cores():
@@ -415,6 +459,8 @@ class Trainer:
         return logs if return_dict else _logs_to_list(self, logs)
 
     def predict_on_batch(self, x):
+        _checks.require_data(x, None, "predict_on_batch", needs_y=False)
+        x = _checks.standardize_inputs(self, x, "predict_on_batch")
         with no_grad(), self._owning_cores():
             out = self(_arrays(x), training=False)
         flat = [t.data for t in _flatten(out)]
@@ -445,33 +491,61 @@ class Trainer:
             self.optimizer.build(self.trainable_weights)
 
     # ---- checks before the first step --------------------------------------------------------
-    def _check_data(self, x, y, method):
-        """NaN/Inf in the inputs, and labels that cannot match the outputs, fail before any step."""
-        for i, arr in enumerate(flatten_arrays(x)):
-            arr = np.asarray(arr)
-            if arr.dtype.kind == "f":
-                finite = np.isfinite(arr)
-                if not finite.all():
-                    bad = int(arr.size - finite.sum())
-                    where = np.argwhere(~finite)[0].tolist()
-                    raise ValueError(f"{method}: input {i} contains {bad} NaN or Inf value(s) "
-                                     f"(first at index {where}); clean the data before training")
+    def _check_data(self, x, y, method, sample_weight=None):
+        """Data that cannot train fails before any step: non-numeric or non-finite inputs,
+        targets or weights, targets that cannot match the outputs, misshapen weights."""
+        for part, label in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
+            if part is not None:
+                _checks.check_numeric(part, label, method)
+                _checks.check_finite(part, label, method)
         if y is None or method == "predict" or self._loss_arg is None:
             return
-        y_flat = flatten_arrays(y)
-        try:
-            in_shapes = [(None,) + tuple(np.shape(a)[1:]) for a in flatten_arrays(x)]
-            out_shape = self._static_output_shapes(in_shapes if len(in_shapes) > 1 else in_shapes[0])
-        except Exception:  # noqa: BLE001 - a model we cannot trace is checked by its first step
+        outs = self._known_output_shapes(x)
+        if outs is None:
             return
-        if out_shape is None:
-            return
-        outs = out_shape if isinstance(out_shape, list) else [out_shape]
         if self._loss_fns is None:
             self._resolve_losses(len(outs))
-        for k, (yt, os_) in enumerate(zip(y_flat, outs)):
-            _check_targets(np.asarray(yt), tuple(os_), self._loss_fns[k], method,
+        for k, (yt, os_) in enumerate(zip(flatten_arrays(y), outs)):
+            _check_targets(np.asarray(_checks.as_array(yt)), tuple(os_), self._loss_fns[k], method,
                            self._output_names(len(outs))[k])
+        _checks.check_sample_weight(sample_weight, outs, method)
+
+    def _known_output_shapes(self, x):
+        """The output shapes (batch None) for inputs like ``x``, or None when the model
+        cannot tell them without running (its first step then checks)."""
+        try:
+            in_shapes = [(None,) + tuple(np.shape(_checks.as_array(a))[1:]) for a in flatten_arrays(x)]
+            out_shape = self._static_output_shapes(in_shapes if len(in_shapes) > 1 else in_shapes[0])
+        except Exception:  # noqa: BLE001 - a model we cannot trace is checked by its first step
+            return None
+        if out_shape is None:
+            return None
+        return [tuple(s) for s in (out_shape if isinstance(out_shape, list) else [out_shape])]
+
+    def _num_classes(self, x):
+        """The number of classes of a single classifier output (2 for one sigmoid unit)."""
+        outs = self._known_output_shapes(x) if x is not None else None
+        if not outs or len(outs) != 1 or not outs[0] or outs[0][-1] is None:
+            return None
+        return max(int(outs[0][-1]), 2)
+
+    def _check_validation_data(self, validation_data, data, batch_size):
+        """``validation_data`` checked as the training data is, before the first epoch trains
+        (not at its end): its form, its arrays, and sample shapes equal to the training data's."""
+        if validation_data is None:
+            return None
+        vx, vy, vsw = _validation_tuple(validation_data)
+        method = "fit (validation_data)"
+        _checks.require_data(vx, vy, method, needs_y=self._loss_arg is not None)
+        vx = _checks.standardize_inputs(self, vx, method)
+        val = make_adapter(vx, vy, vsw, batch_size, shuffle=False)
+        if hasattr(val, "x"):
+            if hasattr(data, "x"):
+                _checks.same_sample_shapes(val.x, data.x, "x", "fit")
+                if val.y is not None and data.y is not None:
+                    _checks.same_sample_shapes(val.y, data.y, "y", "fit")
+            self._check_data(val.x, val.y, method, val.sample_weight)
+        return vx, vy, vsw
 
     def _static_output_shapes(self, input_shape):
         shape = self.compute_output_shape(input_shape)
@@ -492,6 +566,12 @@ def _first_sample(data):
 
 def _check_targets(y, out_shape, loss_fn, method, output_name):
     name = getattr(loss_fn, "name", getattr(loss_fn, "__name__", ""))
+    fn = getattr(loss_fn, "fn", loss_fn)
+    if fn in (_losses.binary_crossentropy, _losses.binary_focal_crossentropy):
+        _losses.check_binary_targets(y, f"{method}: the loss {fn.__name__} of output '{output_name}'")
+    if fn in _ELEMENTWISE_LOSSES:
+        _checks.check_target_shape(y, out_shape, method, output_name)
+        return
     classes = out_shape[-1] if out_shape else None
     sparse_like = y.dtype.kind in "iu" and (y.ndim == len(out_shape) - 1 or
                                            (y.ndim == len(out_shape) and y.shape[-1] == 1 and classes != 1))
@@ -520,13 +600,19 @@ def _as_loss_object(fn, activation=None):
 
 
 def _logits_of(y_pred, fused):
-    """The input of the softmax/sigmoid that produced ``y_pred``, when a fused loss can use it."""
-    if fused is None or y_pred._ctx is None:
-        return None
-    from ..ops.activation import Sigmoid, Softmax
-    node = y_pred._ctx
+    """The input of the softmax/sigmoid that produced ``y_pred``, when a fused loss can use
+    it: from the graph in training, from what the activation kept under no_grad (so
+    train and validation losses are computed the same way)."""
     kind = getattr(fused, "logits_activation", None)
-    if kind == "softmax" and isinstance(node, Softmax) and node.axis == y_pred.ndim - 1:
+    if kind is None:
+        return None
+    node = y_pred._ctx
+    if node is None:
+        kept = getattr(y_pred, "_logits", None)
+        return kept[1] if kept is not None and kept[0] == kind else None
+    from ..ops.activation import Sigmoid, Softmax
+    if kind == "softmax" and isinstance(node, Softmax) and \
+            tuple(np.atleast_1d(node.axis)) == (y_pred.ndim - 1,):
         return node.inputs[0]
     if kind == "sigmoid" and isinstance(node, Sigmoid):
         return node.inputs[0]
@@ -557,16 +643,12 @@ def _validation_tuple(validation_data):
     return validation_data, None, None
 
 
-def _class_weights_to_sample_weight(y, class_weight, sample_weight):
-    if isinstance(y, (list, dict)):
-        raise ValueError("class_weight is only supported for models with a single output")
-    y = np.asarray(y.data if isinstance(y, Tensor) else y)
-    labels = y.argmax(-1) if (y.ndim > 1 and y.shape[-1] > 1) else y.reshape(len(y), -1)[:, 0].astype(int)
-    table = np.ones(int(max(max(class_weight), labels.max())) + 1, dtype=np.float32)
-    for k, v in class_weight.items():
-        table[int(k)] = v
-    sw = table[labels]
-    if sample_weight is not None:
-        sw = sw * np.asarray(sample_weight, dtype=np.float32)
-    return sw
+# Built-in losses that compare y with the output element by element: y must broadcast
+# against the output (after Keras's reconciling of a trailing 1).
+_ELEMENTWISE_LOSSES = (_losses.mean_squared_error, _losses.mean_absolute_error,
+                       _losses.mean_absolute_percentage_error, _losses.mean_squared_logarithmic_error,
+                       _losses.huber, _losses.log_cosh, _losses.binary_crossentropy,
+                       _losses.binary_focal_crossentropy, _losses.hinge, _losses.squared_hinge,
+                       _losses.poisson, _losses.kl_divergence, _losses.cosine_similarity,
+                       _losses.categorical_hinge)
 
