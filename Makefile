@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-m 'not slow'"
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench clean api-coverage
+.PHONY: demo test bench lines clean api-coverage
 
 $(VENV)/.installed-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ $(VENV)/.installed-bench: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/run.py --json build/bench.json $(ARGS)
+
+# Lines of Python per package of shendu (top-level modules such as config.py and
+# fusion.py under "shendu"), so that growth stays visible.
+lines:
+	@find shendu -name '*.py' -not -path '*/__pycache__/*' | xargs wc -l | awk \
+	  '$$2 != "total" { n = split($$2, p, "/"); k = (n > 2) ? p[1] "/" p[2] : p[1]; \
+	                    s[k] += $$1; t += $$1 } \
+	   END { for (k in s) printf "%7d  %s\n", s[k], k | "sort -k2"; close("sort -k2"); \
+	         printf "%7d  total\n", t }'
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -2,8 +2,8 @@
 
 A recurrence alternates a small matrix product with a gate kernel at every step. Called
 from Python, each step pays the interpreter, and when the batch is split over threads
-(``threads.parallel``) the threads queue for the GIL between their products; measured
-on the LSTM benchmark, that overhead was about a fifth of the layer's time. A Numba
+(``threads.parallel``) the threads queue for the GIL between their products; on the LSTM
+benchmark that overhead was a sizeable share of the layer's time. A Numba
 kernel that calls BLAS itself runs the whole time loop with the GIL released.
 
 ``sgemm()`` finds ``cblas_sgemm`` in the BLAS library NumPy has loaded (the scipy-openblas

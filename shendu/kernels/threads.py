@@ -11,18 +11,17 @@ Policy, in two modes; at any moment only one pool is busy:
 
 The Numba kernels themselves are serial loops in both modes. Ops run one after another, so at any moment only one pool
 is busy -- and there is only one pool: a Numba parallel region right after a BLAS call
-finds the BLAS threads still spinning for work and both slow down (measured on a
-2-core machine: a naive mix of both pools ran 2.5x slower than either alone). The
-kernels are memory-bound passes whose cost on 2 cores is dominated by bandwidth, so
-a second thread buys them little; the BLAS products are compute-bound and scale.
+finds the BLAS threads still spinning for work and both slow down (a naive mix of both
+pools ran several times slower than either alone). The kernels are memory-bound passes
+whose cost on 2 cores is dominated by bandwidth, so a second thread buys them little;
+the BLAS products are compute-bound and scale.
 
-Measured (reference convnet, batch 128, 2 cores, OpenBLAS SkylakeX, median step):
-serial kernels + 2 BLAS threads 21.7 ms; the same kernels with ``parallel=True`` on
-Numba's workqueue layer (threads sleep between regions) 20.1 ms, but 10,000-image
-inference 672 ms instead of 589 ms and a cold compile of 4.8 s instead of 1.8 s; with
-Numba's OpenMP layer (threads spin, as OpenBLAS's do) 90 ms. The serial policy is the
-only one that cannot degrade into the OpenMP case when a user's Numba picks that layer.
-(``SHENDU_NUMBA_PARALLEL=1`` turns ``prange`` on, to repeat the measurement.)
+Numba's own parallel loops were measured against this policy (benchmarks/MEASUREMENTS.md):
+on its workqueue layer a training step gained a little but inference and the cold compile
+lost more, and on its OpenMP layer (threads spin, as OpenBLAS's do) everything ran far
+slower. The serial policy is the only one that cannot degrade into the OpenMP case when
+a user's Numba picks that layer. (``SHENDU_NUMBA_PARALLEL=1`` turns ``prange`` on, to
+repeat the measurement.)
 
 ``set_num_threads(n)`` sets BLAS's pool (through threadpoolctl when it is installed)
 and Numba's (for kernels that may later use ``prange``; applied when Numba loads).
@@ -101,14 +100,14 @@ def _apply_to_numba():
 #
 # It pays only while no multi-threaded BLAS call happens around it: OpenBLAS's threads
 # spin for a while after each call, and a split op that starts then shares the cores
-# with them (measured on the reference convnet: 20.4 ms per step split, 15.8 ms not).
-# So ops split only inside ``owning_cores()`` -- the training, evaluation and prediction
-# steps of ``fit``/``evaluate``/``predict`` and the ``*_on_batch`` methods -- which limit
-# BLAS to one thread for the step (15.1 ms -> 14.1 ms per step, 10,000-image inference
-# 310 -> 250 ms). A model none of whose ops splits (dense layers only) learns so in its
-# first step and keeps BLAS's threads after it (the MLP benchmark: 3.7 ms per step with
-# BLAS on one thread, 2.9 ms with two). Outside the steps (a model called directly,
-# user code between steps) BLAS has its threads and every op runs whole.
+# with them, and the step gets slower than not splitting at all. So ops split only inside
+# ``owning_cores()`` -- the training, evaluation and prediction steps of
+# ``fit``/``evaluate``/``predict`` and the ``*_on_batch`` methods -- which limit BLAS to
+# one thread for the step (faster convnet steps and inference). A model none of whose ops
+# splits (dense layers only) learns so in its first step and keeps BLAS's threads after
+# it (the MLP is faster with BLAS on two threads). Outside the steps (a model called
+# directly, user code between steps) BLAS has its threads and every op runs whole.
+# (The numbers: benchmarks/MEASUREMENTS.md.)
 
 _POOL = {"workers": None}
 _OWNED = {"depth": 0, "limiter": None}
@@ -173,8 +172,8 @@ def split_parallelism():
 
 class _Workers:
     """Worker threads that each wait on their own lock for a task: a round trip of
-    ``parallel`` costs about 55 us here (most of it waking a sleeping thread), against
-    80 us through concurrent.futures."""
+    ``parallel`` costs less than through concurrent.futures (most of it is waking a
+    sleeping thread)."""
 
     def __init__(self, n):
         # plain locks used as binary semaphores (taken here, released by the other

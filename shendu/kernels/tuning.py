@@ -39,3 +39,15 @@ CONV_POOL_INFERENCE_CHUNK_BYTES = 2 << 20
 # than CONV_KEEP_COLS_BYTES: here keeping them costs forward more (they leave the cache
 # between chunks) than rebuilding them costs backward, for the reference net's second conv.
 CONV_POOL_KEEP_COLS_BYTES = 4 << 20
+
+# --- batch normalization, ops/normalization.py ----------------------------------------------
+# Channels-last statistics go through the bn_* kernels in row blocks of about this many
+# bytes of x (a multiple of CHUNKS_MULTIPLE of them, shared by the cores where the step
+# allows); a batch that fits one block is one block, with no thread to wake.
+BN_BLOCK_BYTES = 1 << 20
+
+# --- matrix products, ops/products.py -------------------------------------------------------
+# Inside a step that owns the cores, Linear runs its forward product as two halves of the
+# rows at once, and its two backward products at once, one per core, when each has at
+# least this many multiply-adds (smaller ones are faster on BLAS's own threads).
+CONCURRENT_MIN_FMA = 1 << 23

@@ -204,8 +204,8 @@ class Conv(Function):
         per_sample = x.dtype.itemsize * w[..., 0].size * int(np.prod(out))  # columns
         # a chunk's columns and its piece of the output should both fit the cache
         keep_bytes = tuning.CONV_KEEP_COLS_BYTES
-        step = max(1, tuning.CONV_CHUNK_COLS_BYTES // max(per_sample, w.shape[-1] * int(np.prod(out))
-                                                          * x.dtype.itemsize, 1))
+        out_bytes = w.shape[-1] * int(np.prod(out)) * x.dtype.itemsize
+        step = max(1, tuning.CONV_CHUNK_COLS_BYTES // max(per_sample, out_bytes, 1))
         if (is_grad_enabled() and per_sample * len(x) <= keep_bytes) or step >= len(x):
             cols = kernel("im2col")(x, ksize, strides, pads, dilation)
             ctx.save_for_backward(x, w, cols if cols.nbytes <= keep_bytes else None)

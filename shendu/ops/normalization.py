@@ -18,7 +18,7 @@ import numpy as np
 from .. import kernels
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..kernels import kernel, workspace
+from ..kernels import kernel, tuning, workspace
 from ..kernels.threads import split_parallelism
 from . import _chunking
 from ._util import data_of, normalize_axis
@@ -26,8 +26,7 @@ from ._util import data_of, normalize_axis
 # Channels-last batch norm (statistics over every axis but the last) goes through the
 # kernels below in row blocks of about this many bytes of x, shared by the cores where
 # the step allows (ops/_chunking.py); the per-block sums are added in block order.
-BN_BLOCK_BYTES = 1 << 20
-BN_BLOCKS_MULTIPLE = 4
+# (kernels/tuning.py: BN_BLOCK_BYTES, CHUNKS_MULTIPLE)
 
 
 # --- the channels-last kernels: x as an (M, C) matrix, statistics per column -----------
@@ -117,10 +116,10 @@ class BatchNorm(Function):
 
 
 def _row_blocks(x2):
-    if x2.nbytes <= BN_BLOCK_BYTES:  # (a Dense layer's batch: one block, no thread to wake)
+    if x2.nbytes <= tuning.BN_BLOCK_BYTES:  # (a Dense layer's batch: one block, no thread to wake)
         return [(0, len(x2))]
-    return _chunking.chunks(len(x2), x2.shape[1] * x2.itemsize, BN_BLOCK_BYTES,
-                            BN_BLOCKS_MULTIPLE)
+    return _chunking.chunks(len(x2), x2.shape[1] * x2.itemsize, tuning.BN_BLOCK_BYTES,
+                            tuning.CHUNKS_MULTIPLE)
 
 
 def _block_sums(fn, blocks):

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.engine import unbroadcast
+from ..kernels import tuning
 from ..kernels.threads import parallel, split_parallelism
 
 
@@ -55,10 +56,7 @@ class MatMul(Function):
 
 # Where the step allows it (shendu.kernels.threads), Linear's forward product runs as
 # two halves of the rows at once, and its two backward products at once, one per core,
-# when each has at least this many multiply-adds. (Measured on the reference convnet's
-# Dense(128), batch 128, inside a step: backward 0.64 -> 0.43 ms, as fast as BLAS's
-# own two threads.)
-CONCURRENT_MIN_FMA = 1 << 23
+# when each has at least tuning.CONCURRENT_MIN_FMA multiply-adds.
 
 
 class Linear(Function):
@@ -72,7 +70,7 @@ class Linear(Function):
             raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features "
                              f"but the kernel of shape {w.shape} expects {w.shape[0]}")
         ctx.save_for_backward(x, w)
-        if x.ndim == 2 and len(x) >= 64 and x.size * w.shape[1] >= CONCURRENT_MIN_FMA \
+        if x.ndim == 2 and len(x) >= 64 and x.size * w.shape[1] >= tuning.CONCURRENT_MIN_FMA \
                 and x.dtype == w.dtype and split_parallelism() > 1:
             y = np.empty((len(x), w.shape[1]), x.dtype)  # the two halves of the rows at once
             h = len(x) // 2
@@ -90,7 +88,7 @@ class Linear(Function):
         g2 = gy.reshape(-1, gy.shape[-1])
         input_grad = (lambda: gy @ w.T) if need[0] else (lambda: None)
         kernel_grad = (lambda: x.reshape(-1, x.shape[-1]).T @ g2) if need[1] else (lambda: None)
-        if need[0] and need[1] and x.size * w.shape[1] >= CONCURRENT_MIN_FMA \
+        if need[0] and need[1] and x.size * w.shape[1] >= tuning.CONCURRENT_MIN_FMA \
                 and split_parallelism() > 1:
             # inside a step that owns the cores (BLAS on one thread): the two products
             # at once, one per core

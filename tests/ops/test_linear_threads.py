@@ -4,6 +4,7 @@ import pytest
 
 import shendu.ops as ops
 import shendu.ops.products as products
+from shendu.kernels import tuning
 from shendu.autograd.tensor import Tensor
 
 
@@ -14,7 +15,7 @@ def test_linear_on_two_threads_equals_one(rows, dtype, rng, monkeypatch):
     w = rng.standard_normal((40, 7)).astype(dtype)
     b = rng.standard_normal(7).astype(dtype)
     gy = rng.standard_normal((rows, 7)).astype(dtype)
-    monkeypatch.setattr(products, "CONCURRENT_MIN_FMA", 0)
+    monkeypatch.setattr(tuning, "CONCURRENT_MIN_FMA", 0)
     calls, real = [], products.parallel
     monkeypatch.setattr(products, "parallel", lambda fns: calls.append(len(fns)) or real(fns))
     results = []

@@ -4,6 +4,7 @@ import pytest
 
 import shendu.ops as ops
 from shendu.autograd.tensor import Tensor
+from shendu.kernels import tuning
 from shendu.testing import gradcheck
 
 
@@ -64,7 +65,7 @@ def test_channels_last_batch_norm_matches_the_general_path(shape, dtype, parts, 
     (shared by threads): the same y, statistics and gradients as the general path."""
     import importlib
     norm = importlib.import_module("shendu.ops.normalization")
-    monkeypatch.setattr(norm, "BN_BLOCK_BYTES", 16)  # several row blocks
+    monkeypatch.setattr(tuning, "BN_BLOCK_BYTES", 16)  # several row blocks
     monkeypatch.setattr(norm, "split_parallelism", lambda: parts)
     rng = np.random.default_rng(1)
     x = (rng.standard_normal(shape) * 2 + 50).astype(dtype)  # a mean far from 0
@@ -99,7 +100,7 @@ def test_small_channels_last_batch_norm_is_one_block(monkeypatch):
                requires_grad=True)
     assert ops.batch_norm(x, None, None)[0]._ctx.rows == [(0, 128)]
     big = Tensor(np.zeros((128, 32, 32, 8), np.float32), requires_grad=True)
-    assert len(ops.batch_norm(big, None, None)[0]._ctx.rows) % norm.BN_BLOCKS_MULTIPLE == 0
+    assert len(ops.batch_norm(big, None, None)[0]._ctx.rows) % tuning.CHUNKS_MULTIPLE == 0
 
 
 def _general_forward(norm):
@@ -118,7 +119,7 @@ def _general_forward(norm):
 def test_channels_last_batch_norm_gradcheck(monkeypatch):
     import importlib
     norm = importlib.import_module("shendu.ops.normalization")
-    monkeypatch.setattr(norm, "BN_BLOCK_BYTES", 64)
+    monkeypatch.setattr(tuning, "BN_BLOCK_BYTES", 64)
     monkeypatch.setattr(norm, "split_parallelism", lambda: 2)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((3, 4, 5)) + 5

@@ -473,7 +473,7 @@ class LSTMBatchSplit(Function):
             d2 = dxw.reshape(-1, G)
             gx = (d2 @ W.T).reshape(dxw.shape[:2] + (D,)).transpose(1, 0, 2) if need[0] else None
             # gW and gU in one product: [x_t, h_{t-1}]^T dz_t (one product with D + n
-            # rows beats one with D rows and one with n: 1.38 ms against 0.36 + 1.16 ms)
+            # rows is faster than one with D rows and one with n)
             xh = np.concatenate([ctx.xs[k].reshape(-1, D), Hp.reshape(-1, Hp.shape[-1])], axis=1)
             gWU = xh.T @ d2
             gb = d2.sum(axis=0) if need[2] else None

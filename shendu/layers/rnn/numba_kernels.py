@@ -4,7 +4,7 @@ Imported lazily by ``fused.py`` (never at ``import shendu``); the NumPy code in
 ``fused.LSTMSequence`` is the reference they are tested against.
 
 NumPy's tanh is SIMD-vectorized, but a scalar ``math.tanh`` in a Numba loop is not
-(no vector math library), which made a naive kernel 100x slower than NumPy. The
+(no vector math library), which made a naive kernel far slower than NumPy. The
 kernels therefore use a rational approximation of tanh made only of multiplies,
 adds and one division (Eigen's ``generic_fast_tanh_float``, the one TensorFlow uses on
 CPU; a few ulp in float32), which LLVM vectorizes. float64 is left to NumPy.
