@@ -11,7 +11,9 @@ the file: classes come only from shendu's registry, ``register_serializable`` an
 ``custom_objects``; Lambda layers need the caller's ``safe_mode=False``; no pickle.
 """
 from .file_format import FORMAT_VERSION  # noqa: F401
-from .registry import (get_registered_name, get_registered_object,  # noqa: F401
+from .registry import (CustomObjectScope, custom_object_scope,  # noqa: F401
+                       get_custom_objects, get_registered_name, get_registered_object,
                        register_keras_serializable, register_serializable)
+from .serialization_lib import deserialize_keras_object, serialize_keras_object  # noqa: F401
 from .safe_tensors import UnsafeFileError  # noqa: F401
 from .saving_lib import load_model, load_weights, save_model, save_weights  # noqa: F401

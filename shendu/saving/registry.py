@@ -6,9 +6,63 @@ classes (layers, models). A file can never name a module to import: a name that 
 in none of these tables is refused.
 """
 import inspect
+import threading
 
 _REGISTERED = {}   # "package>Name" -> class
 _NAMES = {}        # class -> "package>Name"
+_GLOBAL_CUSTOM_OBJECTS = {}  # get_custom_objects(): name -> class or function
+_SCOPES = threading.local()  # the custom_object_scope stack of this thread
+
+
+def get_custom_objects():
+    """The global dict of custom objects, name -> class or function: add to it to make a
+    custom class loadable by name everywhere (``get_custom_objects()["MyLayer"] = MyLayer``).
+
+    Prefer ``register_keras_serializable`` or ``custom_object_scope``.
+    """
+    return _GLOBAL_CUSTOM_OBJECTS
+
+
+class CustomObjectScope:
+    """``with custom_object_scope({"MyLayer": MyLayer}):`` makes those names loadable by
+    ``load_model``, ``model_from_json`` and ``deserialize_keras_object`` inside the block.
+
+    Args:
+        custom_objects: one or more dicts of name -> class or function (None is ignored).
+    """
+
+    def __init__(self, custom_objects=None, *more):
+        self.custom_objects = {}
+        for objects in (custom_objects,) + more:
+            if objects is None:
+                continue
+            if not isinstance(objects, dict):
+                raise TypeError("custom_object_scope expects dicts of name -> object. "
+                                f"Received: {objects!r}")
+            self.custom_objects.update(objects)
+
+    def __enter__(self):
+        stack = getattr(_SCOPES, "stack", None)
+        if stack is None:
+            stack = _SCOPES.stack = []
+        stack.append(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc):
+        _SCOPES.stack.pop()
+
+
+custom_object_scope = CustomObjectScope
+
+
+def custom_objects_in_effect(custom_objects=None):
+    """The objects a lookup sees: global ones, then the open scopes (inner wins), then the
+    caller's ``custom_objects``."""
+    merged = dict(_GLOBAL_CUSTOM_OBJECTS)
+    for scope in getattr(_SCOPES, "stack", None) or ():
+        merged.update(scope)
+    merged.update(custom_objects or {})
+    return merged
 
 
 def register_serializable(package="Custom", name=None):
@@ -50,11 +104,20 @@ def get_registered_name(obj):
     return _NAMES.get(obj, getattr(obj, "__name__", None))
 
 
-def get_registered_object(name, custom_objects=None):
-    """The registered class for ``name`` (or None); never imports anything."""
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """The object registered as ``name``: looked up in the open ``custom_object_scope``s, the
+    global custom objects, ``custom_objects``, the registry and ``module_objects``, in that
+    order; None when it is in none of them. Never imports anything."""
+    scoped = custom_objects_in_effect()
+    if name in scoped:
+        return scoped[name]
     if custom_objects and name in custom_objects:
         return custom_objects[name]
-    return _REGISTERED.get(name)
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if module_objects and name in module_objects:
+        return module_objects[name]
+    return None
 
 
 def _builtin_classes():
@@ -74,7 +137,7 @@ def lookup_class(class_name, registered_name=None, custom_objects=None):
     if not isinstance(class_name, str) or (registered_name is not None
                                            and not isinstance(registered_name, str)):
         raise ValueError(f"A class name in the file must be a string; received {class_name!r}")
-    custom_objects = custom_objects or {}
+    custom_objects = custom_objects_in_effect(custom_objects)
     for key in (registered_name, class_name):
         if key is not None and key in custom_objects:
             return custom_objects[key]
