@@ -303,8 +303,15 @@ class Layer:
             self.built = True
             self._build_input_shape = input_shape
 
+    input_spec = None  # an InputSpec (or a list of them) checked when the layer is built
+
     def _check_input_shape(self, input_shape):
-        """Hook for layers to validate a shape at build time with a clear message."""
+        """Hook for layers to validate a shape at build time with a clear message (the
+        default checks ``input_spec``)."""
+        if self.input_spec is not None:
+            from .input_spec import assert_input_compatibility
+            shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+            assert_input_compatibility(self.input_spec, shapes, self.name)
 
     def __call__(self, inputs, *args, **kwargs):
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
@@ -439,6 +446,94 @@ class Layer:
         """The symbolic output of the layer's first call in a model (a ``KerasTensor``):
         ``Model(base.inputs, base.get_layer("conv").output)`` cuts a model there."""
         return self._first_node_attribute("outputs", "output")
+
+    # ---- the rest of Keras's Layer API --------------------------------------------------
+    def add_variable(self, shape, initializer, dtype=None, trainable=True, autocast=True,
+                     regularizer=None, constraint=None, name=None):
+        """Keras's other name for ``add_weight`` (``autocast`` is accepted: the variables
+        and the computation share the layer's dtype here)."""
+        return self.add_weight(shape=shape, initializer=initializer, dtype=dtype,
+                               trainable=trainable, regularizer=regularizer,
+                               constraint=constraint, name=name)
+
+    def add_metric(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"Layer '{self.name}': add_metric() is not part of Keras 3 (it was removed); "
+            "pass metrics to Model.compile(metrics=[...]) or update a Metric in train_step")
+
+    @property
+    def path(self):
+        """The layer's path, the prefix of its weights' paths (``"dense"`` in ``"dense/kernel"``)."""
+        return self.name
+
+    @property
+    def compute_dtype(self):
+        """The dtype the layer computes in (the layer's ``dtype``)."""
+        return self.dtype
+
+    @property
+    def variable_dtype(self):
+        """The dtype of the layer's weights (the layer's ``dtype``)."""
+        return self.dtype
+
+    @property
+    def input_dtype(self):
+        """The dtype floating-point inputs are cast to before ``call``."""
+        return self.dtype
+
+    def get_build_config(self):
+        """``{"input_shape": ...}`` of the built layer (None before it is built), which
+        ``build_from_config`` takes to create the same weights."""
+        if not self.built or self._build_input_shape is None:
+            return None
+        shape = self._build_input_shape
+        as_list = (lambda s: [as_list(x) for x in s] if isinstance(s, list) else list(s))
+        return {"input_shape": as_list(shape)}
+
+    def build_from_config(self, config):
+        """Build the layer from ``get_build_config()``'s dict (a no-op for None)."""
+        if not config:
+            return
+        if "input_shape" in config:
+            shape = config["input_shape"]
+            to_shape = (lambda s: [to_shape(x) for x in s] if s and isinstance(s[0], (list, tuple))
+                        else tuple(s))
+            self._maybe_build(to_shape(shape))
+        elif "shapes_dict" in config:
+            self.build(**config["shapes_dict"])
+            self.built = True
+
+    def save_own_variables(self, store):
+        """Write this layer's own weights (not its sublayers') to ``store["0"]``, ``["1"]``..."""
+        for i, w in enumerate(self._own_weights()):
+            store[str(i)] = np.array(w.data)
+
+    def load_own_variables(self, store):
+        """Read this layer's own weights back from ``save_own_variables``'s ``store``."""
+        own = self._own_weights()
+        if len(store.keys()) != len(own):
+            raise ValueError(
+                f"Layer '{self.name}' expected {len(own)} variables, but received "
+                f"{len(store.keys())} variables during loading. Expected: {[w.path for w in own]}")
+        for i, w in enumerate(own):
+            value = np.asarray(store[str(i)])
+            if value.shape != w.shape:
+                raise ValueError(f"Layer '{self.name}': variable '{w.path}' has shape {w.shape}, "
+                                 f"received an array of shape {value.shape}")
+            w.assign(value.astype(w.dtype))
+
+    def _own_weights(self):
+        return [w for w in self._weights if w.trainable] + [w for w in self._weights if not w.trainable]
+
+    def compute_output_spec(self, *args, **kwargs):
+        """The output ``KerasTensor``(s) for input ``KerasTensor``(s), without computing."""
+        inputs = args[0] if args else kwargs.get("inputs")
+        shape = self.compute_output_shape(_shape_of(inputs))
+        is_one = isinstance(shape, tuple) and all(s is None or isinstance(s, (int, np.integer))
+                                                  for s in shape)
+        if is_one:
+            return KerasTensor(shape, self.compute_dtype)
+        return _map_structure_shapes(lambda s: KerasTensor(s, self.compute_dtype), shape)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

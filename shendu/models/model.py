@@ -63,10 +63,14 @@ class Model(Trainer, Layer):
         struct = getattr(self, "_output_struct", None)
         return Layer.output.fget(self) if struct is None else struct
 
-    def summary(self, print_fn=None, line_length=None):
-        """Print a Keras-style table: layer (type), output shape, parameter count, totals."""
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Print a Keras-style table: layer (type), output shape, parameter count, totals
+        (options as Keras's; see ``shendu.utils.summary``)."""
         from ..utils.summary import print_summary
-        print_summary(self, print_fn=print_fn, line_length=line_length)
+        print_summary(self, print_fn=print_fn, line_length=line_length, positions=positions,
+                      expand_nested=expand_nested, show_trainable=show_trainable,
+                      layer_range=layer_range)
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
@@ -80,6 +84,20 @@ class Model(Trainer, Layer):
             from .functional import Functional
             return Functional.from_config(config, custom_objects)
         return cls(**config)
+
+    def get_compile_config(self):
+        """The ``compile`` arguments as a JSON-ready dict (None before ``compile``)."""
+        if not getattr(self, "compiled", False):
+            return None
+        from ..saving.serialization import serialize_compile
+        return serialize_compile(self)
+
+    def compile_from_config(self, config):
+        """``compile`` with the arguments ``get_compile_config`` returned."""
+        if not config:
+            return
+        from ..saving.serialization import deserialize_compile
+        self.compile(**deserialize_compile(config))
 
     def to_json(self, **kwargs):
         """The architecture as Keras 3's JSON (``keras.models.model_from_json`` reads it

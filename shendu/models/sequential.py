@@ -156,6 +156,15 @@ class Sequential(Model):
             raise AttributeError("Sequential model has no input shape yet, so no output shape")
         return self.compute_output_shape(self._input_batch_shape)
 
+    def get_build_config(self):
+        if self._input_batch_shape is None:
+            return None
+        return {"input_shape": list(self._input_batch_shape)}
+
+    def build_from_config(self, config):
+        if config and config.get("input_shape") is not None:
+            self.build(tuple(config["input_shape"]))
+
     def get_config(self):
         """Keras 3's Sequential config: name, trainable, dtype, layers (InputLayer first)."""
         from ..saving.json_config import sequential_config

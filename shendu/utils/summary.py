@@ -1,4 +1,12 @@
-"""``model.summary()``: the Keras table of layers, output shapes and parameter counts."""
+"""``model.summary()``: the Keras table of layers, output shapes and parameter counts.
+
+Options as Keras's: ``expand_nested`` lists the layers inside nested models (indented
+under their model), ``show_trainable`` adds a Trainable column (Y, N, or - for a layer
+without weights), ``layer_range=(first, last)`` prints only the layers from the one
+whose name matches ``first`` to the one matching ``last`` (regular expressions, both
+included), and ``line_length``/``positions`` set the table's width and column edges.
+"""
+import re
 
 
 def _fmt_shape(shape):
@@ -9,40 +17,95 @@ def _fmt_shape(shape):
     return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
 
 
-def _rows(model):
+def _output_shape(layer, seq_shape):
+    if seq_shape is not None:
+        return layer.compute_output_shape(seq_shape)
+    if hasattr(layer, "batch_shape"):  # an InputLayer
+        return layer.batch_shape
+    try:
+        return layer.output_shape
+    except Exception:  # noqa: BLE001 - an unbuilt subclassed layer has no shape yet
+        return None
+
+
+def _trainable_mark(layer):
+    if not layer.weights:
+        return "-"
+    return "Y" if layer.trainable else "N"
+
+
+def _layer_rows(model, expand_nested, depth=0):
+    """(layer, name column, output shape, depth) for each layer, nested ones after their model."""
     rows = []
-    layers = model.layers
     seq_shape = getattr(model, "_input_batch_shape", None) if type(model).__name__ == "Sequential" else None
     shape = seq_shape
-    for layer in layers:
+    for layer in model.layers:
+        out = _output_shape(layer, shape)
         if seq_shape is not None:
-            shape = layer.compute_output_shape(shape)
-            out = shape
-        else:
-            try:
-                out = layer.output_shape
-            except (AttributeError, Exception):  # noqa: BLE001 - unbuilt subclassed layers
-                out = None
-        rows.append((f"{layer.name} ({type(layer).__name__})", _fmt_shape(out),
-                     f"{layer.count_params():,}"))
+            shape = out
+        rows.append((layer, out, depth))
+        if expand_nested and hasattr(layer, "get_layer") and layer.layers:
+            rows += _layer_rows(layer, expand_nested, depth + 1)
     return rows
 
 
-def print_summary(model, print_fn=None, line_length=None):
+def _select_range(rows, layer_range):
+    if layer_range is None:
+        return rows
+    if not isinstance(layer_range, (list, tuple)) or len(layer_range) != 2 or \
+            not all(isinstance(n, str) for n in layer_range):
+        raise ValueError("layer_range must be a list or tuple of 2 strings (the first and the "
+                         f"last layer's names or patterns). Received: layer_range={layer_range!r}")
+    names = [layer.name for layer, _, _ in rows]
+    start = next((i for i, n in enumerate(names) if re.match(layer_range[0], n)), None)
+    end = next((i for i in range(len(names) - 1, -1, -1) if re.match(layer_range[1], names[i])), None)
+    if start is None or end is None or end < start:
+        raise ValueError(f"layer_range={list(layer_range)} does not match a range of layer names; "
+                         f"the layers are {names}")
+    return rows[start:end + 1]
+
+
+def _widths(heads, rows, line_length, positions):
+    natural = [max(len(heads[i]), *(len(r[i]) for r in rows)) if rows else len(heads[i])
+               for i in range(len(heads))]
+    minimum = [28, 24, 10, 9][:len(heads)]
+    widths = [max(n, m) for n, m in zip(natural, minimum)]
+    if positions is not None:
+        if len(positions) != len(heads):
+            raise ValueError(f"positions must give {len(heads)} column edges; received {positions!r}")
+        total = line_length or sum(widths) + 3 * (len(heads) - 1)
+        edges = [int(p * total) if p <= 1 else int(p) for p in positions]
+        widths = [max(e - s, 4) for s, e in zip([0] + edges[:-1], edges)]
+    elif line_length is not None:
+        # The first column takes what is left of line_length (Keras's rule of thumb).
+        rest = sum(widths[1:]) + 3 * (len(heads) - 1)
+        widths[0] = max(line_length - rest, 10)
+    return widths
+
+
+def print_summary(model, print_fn=None, line_length=None, positions=None, expand_nested=False,
+                  show_trainable=False, layer_range=None):
     print_fn = print_fn or print
-    rows = _rows(model)
-    head = ("Layer (type)", "Output Shape", "Param #")
-    widths = [max(len(head[i]), *(len(r[i]) for r in rows)) if rows else len(head[i]) for i in range(3)]
-    widths = [max(widths[0], 28), max(widths[1], 24), max(widths[2], 10)]
-    total_width = sum(widths) + 6
+    layer_rows = _select_range(_layer_rows(model, expand_nested), layer_range)
+    heads = ("Layer (type)", "Output Shape", "Param #") + (("Trainable",) if show_trainable else ())
+    rows = []
+    for layer, out, depth in layer_rows:
+        name = ("  " * (depth - 1) + " └ " if depth else "") + f"{layer.name} ({type(layer).__name__})"
+        row = (name, _fmt_shape(out), f"{layer.count_params():,}")
+        rows.append(row + ((_trainable_mark(layer),) if show_trainable else ()))
+    widths = _widths(heads, rows, line_length, positions)
+    total_width = sum(widths) + 3 * (len(heads) - 1)
     line = "─" * total_width
 
     def fmt(r):
-        return f"{r[0]:<{widths[0]}}   {r[1]:<{widths[1]}}   {r[2]:>{widths[2]}}"
+        cells = [f"{r[0]:<{widths[0]}}", f"{r[1]:<{widths[1]}}", f"{r[2]:>{widths[2]}}"]
+        if len(r) > 3:
+            cells.append(f"{r[3]:^{widths[3]}}")
+        return "   ".join(cells)
 
     print_fn(f'Model: "{model.name}"')
     print_fn(line)
-    print_fn(fmt(head))
+    print_fn(fmt(heads))
     print_fn("═" * total_width)
     for i, r in enumerate(rows):
         print_fn(fmt(r))
