@@ -61,7 +61,7 @@ def _check_indices(op, indices, n, allow_negative):
     return np.where(idx < 0, idx + n, idx) if allow_negative else idx
 
 
-def take(x, indices, axis=0):
+def take(x, indices, axis=None):
     """Elements of x at ``indices`` along ``axis`` (keras.ops.take; None flattens x first).
 
     Negative indices count from the end, as in NumPy.

@@ -343,10 +343,15 @@ def _nondiff_unary(fn, name, float_only=False):
     return op
 
 
+def _weak(x):
+    # Python numbers stay Python numbers, so NumPy treats them as weak (float32 stays float32)
+    return x if isinstance(x, (int, float, bool)) else np.asarray(data_of(x))
+
+
 def _nondiff_binary(fn, name):
     def op(x1, x2):
-        a, b = np.asarray(data_of(x1)), np.asarray(data_of(x2))
-        broadcast_shapes(name, a.shape, b.shape)
+        a, b = _weak(x1), _weak(x2)
+        broadcast_shapes(name, np.shape(a), np.shape(b))
         return Tensor._from_op(np.asarray(fn(a, b)), None)
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` with broadcasting (no gradient)."
@@ -488,7 +493,7 @@ def correlate(x1, x2, mode="valid"):
     else:
         start, length = ((m - 1) // 2 if n >= m else n // 2), max(n, m)
     padded = pad(a, ((m - 1, m - 1),))
-    windows = take(padded, (start + np.arange(length))[:, None] + np.arange(m)[None, :])
+    windows = take(padded, (start + np.arange(length))[:, None] + np.arange(m)[None, :], axis=0)
     return einsum("km,m->k", windows, v)
 
 

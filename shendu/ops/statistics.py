@@ -17,6 +17,11 @@ from ._util import data_of, normalize_axis
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
+def _floatx():
+    from ..config import float_dtype
+    return float_dtype()
+
+
 def _float_tensor(x):
     from .math import _float_input
     return _float_input(x)
@@ -334,10 +339,12 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 
 
 def histogram(x, bins=10, range=None):  # noqa: A002 - Keras name
-    """(counts, bin edges) of the values of x in ``bins`` equal bins over ``range``."""
-    counts, edges = np.histogram(np.asarray(data_of(x)).reshape(-1), bins=bins, range=range)
+    """(counts, bin edges) of the values of x in ``bins`` equal bins over ``range``; both in
+    x's float type (floatx for integer x), as Keras."""
     a = np.asarray(data_of(x))
-    return Tensor(counts.astype(np.int32)), Tensor(edges.astype(a.dtype if a.dtype.kind == "f" else np.float32))
+    counts, edges = np.histogram(a.reshape(-1), bins=bins, range=range)
+    dt = a.dtype if a.dtype.kind == "f" else _floatx()
+    return Tensor(counts.astype(dt)), Tensor(edges.astype(dt))
 
 
 def unique(x, sorted=True, return_index=False, return_inverse=False, return_counts=False,  # noqa: A002

@@ -118,7 +118,7 @@ def test_logical_reductions_and_counting():
     with pytest.raises(ValueError, match="non-negative"):
         ops.bincount(np.array([-1, 2]))
     counts, edges = ops.histogram(np.array([0.0, 0.1, 0.9, 1.0]), bins=2)
-    assert counts.tolist() == [2, 2] and edges.tolist() == [0.0, 0.5, 1.0]
+    assert counts.tolist() == [2, 2] and edges.tolist() == [0.0, 0.5, 1.0] and counts.dtype == np.float64
 
 
 def test_unique_and_argpartition():
