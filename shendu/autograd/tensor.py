@@ -109,7 +109,16 @@ class Tensor:
         return self.data.shape[0]
 
     def numpy(self):
-        """The underlying array (shared, not copied)."""
+        """The underlying array, shared, not copied (PyTorch's ``Tensor.numpy()``).
+
+        Writing into it writes the tensor. A ``Variable`` (a weight) returns a copy
+        instead, as Keras does: see ``Variable.numpy``.
+
+        >>> import shendu
+        >>> t = shendu.tensor([1.0, 2.0])
+        >>> t.numpy()[0] = 5.0; t.numpy()
+        array([5., 2.], dtype=float32)
+        """
         return self.data
 
     def __array__(self, dtype=None, copy=None):

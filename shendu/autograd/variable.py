@@ -17,7 +17,7 @@ class Variable(Tensor):
     Example:
         >>> import numpy as np, shendu
         >>> v = shendu.Variable(np.zeros(3, np.float32), name="bias")
-        >>> v.assign_add(np.ones(3, np.float32)); v.numpy()
+        >>> _ = v.assign_add(np.ones(3, np.float32)); v.numpy()
         array([1., 1., 1.], dtype=float32)
     """
 
@@ -40,6 +40,21 @@ class Variable(Tensor):
     @property
     def value(self):
         return self
+
+    def numpy(self):
+        """A copy of the current value (Keras's ``Variable.numpy()``), not a live view.
+
+        Training updates a weight in place, so a shared array would change under the
+        caller: ``before = layer.kernel.numpy(); model.fit(...)`` must still hold the
+        old value. ``Tensor.numpy()`` shares memory (PyTorch's rule); ``v.data`` is the
+        live array for code that means to share it.
+
+        >>> import numpy as np, shendu
+        >>> v = shendu.Variable(np.zeros(2, np.float32))
+        >>> before = v.numpy(); _ = v.assign_add(np.ones(2, np.float32)); before
+        array([0., 0.], dtype=float32)
+        """
+        return self.data.copy()
 
     def assign(self, value):
         """Overwrite the contents in place (shape must match)."""

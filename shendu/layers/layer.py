@@ -90,6 +90,26 @@ def _map_structure(fn, structure):
     return fn(structure)
 
 
+def _unshared(outputs, given):
+    """``outputs``, none of which shares memory with a NumPy array the caller passed in.
+
+    Keras's outputs are new arrays; an identity-like layer or model (Dropout at
+    inference, Flatten, a linear activation) would otherwise hand back the caller's own
+    ``x`` or a view of it, so editing the prediction would edit ``x``. Only those
+    outputs are copied. Tensors passed in keep PyTorch's rule: outputs may view them.
+    """
+    if isinstance(given, np.ndarray):
+        arrays = [given]
+    elif isinstance(given, (list, tuple, dict)):
+        arrays = [a for a in _flatten(given) if isinstance(a, np.ndarray)]
+    else:
+        return outputs
+    for t in _flatten(outputs):
+        if isinstance(t, Tensor) and any(np.may_share_memory(t.data, a) for a in arrays):
+            t.data = t.data.copy()
+    return outputs
+
+
 def _shape_of(x):
     if isinstance(x, (list, tuple)) and x and not isinstance(x[0], (int, np.integer, type(None))):
         return [_shape_of(t) for t in x]
@@ -316,6 +336,7 @@ class Layer:
     def __call__(self, inputs, *args, **kwargs):
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
             return self._symbolic_call(inputs, *args, **kwargs)
+        given = inputs
         inputs = _map_structure(self._convert_input, inputs)
         if not self.built:
             with _BUILD_LOCK:
@@ -342,7 +363,7 @@ class Layer:
             mask = self.compute_mask(inputs, in_mask)
             if mask is not None:
                 outputs._keras_mask = mask
-        return outputs
+        return _unshared(outputs, given)
 
     supports_masking = False
 
