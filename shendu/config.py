@@ -12,6 +12,8 @@ _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"
 _INTERACTIVE_LOGGING = True
 _UNSAFE_DESERIALIZATION = False
+_DTYPE_POLICY = None  # the global dtype policy's name (keras.mixed_precision); None: floatx()
+_DTYPE_POLICY_WARNED = False
 _FLASH_ATTENTION = None  # None: attention layers may use it where they can (Keras's default)
 # Debugging caps on every fit (and steps of evaluate/predict), as Keras reads them.
 _MAX_EPOCHS = int(os.environ["KERAS_MAX_EPOCHS"]) if "KERAS_MAX_EPOCHS" in os.environ else None
@@ -79,6 +81,31 @@ def set_image_data_format(data_format):
         raise ValueError("The `data_format` argument must be one of {'channels_first', "
                          f"'channels_last'}}. Received: data_format={data_format!r}")
     _IMAGE_DATA_FORMAT = value
+
+
+# ---- dtype policies (the classes live in shendu/mixed_precision.py) -------------------------
+def dtype_policy():
+    """The global dtype policy, a ``DTypePolicy`` (``keras.mixed_precision.global_policy``)."""
+    from .mixed_precision import dtype_policy as _get
+    return _get()
+
+
+def set_dtype_policy(policy):
+    """Set the global dtype policy: ``"float32"``, ``"float64"``, ``"mixed_float16"``, ...
+    (see ``shendu.mixed_precision`` for what shendu computes in under each)."""
+    from .mixed_precision import set_dtype_policy as _set
+    _set(policy)
+
+
+def layer_dtype(dtype=None):
+    """The dtype a layer made with ``dtype`` keeps its weights and computes in: ``floatx()``
+    or the global policy's for None; a dtype, a policy name or a ``DTypePolicy`` otherwise."""
+    if dtype is None and _DTYPE_POLICY is None:
+        return _FLOATX
+    if isinstance(dtype, str) and not dtype.startswith("mixed_"):
+        return np.dtype(dtype).name
+    from .mixed_precision import layer_dtype as _resolve
+    return _resolve(dtype)
 
 
 # ---- logging -----------------------------------------------------------------------------

@@ -152,7 +152,7 @@ class Layer:
         self._weights = []
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = np.dtype(dtype or _config.floatx()).name
+        self.dtype = _config.layer_dtype(dtype)  # dtype=None: the global dtype policy
         self.built = False
         if kwargs.get("autocast") is False:
             self._autocast = False

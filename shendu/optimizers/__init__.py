@@ -25,6 +25,9 @@ ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 def _lookup(name, custom_objects=None):
     if custom_objects and name in custom_objects:
         return custom_objects[name]
+    if isinstance(name, str) and name.lower() == "lossscaleoptimizer":
+        from ..mixed_precision import LossScaleOptimizer  # a wrapper, in keras.mixed_precision
+        return LossScaleOptimizer
     return lookup("optimizer", ALL_OBJECTS_DICT, name.lower() if isinstance(name, str) else name)
 
 
@@ -57,7 +60,7 @@ def get(identifier):
     """
     if identifier is None:
         return None
-    if isinstance(identifier, Optimizer):
+    if isinstance(identifier, Optimizer) or type(identifier).__name__ == "LossScaleOptimizer":
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier()

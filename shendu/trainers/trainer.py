@@ -219,8 +219,10 @@ class Trainer:
         variables = self.trainable_weights
         y_flat, y_pred_flat = self._flat_outputs(y, y_pred)
         loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        # A LossScaleOptimizer scales the loss here and unscales the gradients in apply.
+        scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
         with get_strategy(self).synchronize_gradients(variables):
-            loss.backward()
+            scaled.backward()
         grads = [v.grad for v in variables]
         self.optimizer.apply(grads, variables)  # (it also applies the weights' constraints)
         self._update_metrics(loss, parts, y_flat, y_pred_flat, sample_weight)
