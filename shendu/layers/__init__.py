@@ -22,4 +22,4 @@ from .preprocessing import (CenterCrop, Normalization, RandomContrast, RandomCro
                             RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
                             Resizing)
 from .rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking,  # noqa: F401
-                  SimpleRNN, SimpleRNNCell, TimeDistributed)
+                  SimpleRNN, SimpleRNNCell, StackedRNNCells, TimeDistributed)

@@ -532,3 +532,139 @@ def test_lstm_batch_split_gradcheck():
     args = [rng.standard_normal(s) * 0.5 for s in
             [(B, T, D), (D, 4 * n), (4 * n,), (n, 4 * n), (B, n), (B, n)]]
     gradcheck(lambda *a: fused.LSTMBatchSplit.apply(*a, parts=2, sequences=True), *args)
+
+
+# ---- a list of cells: StackedRNNCells ---------------------------------------------------------
+def _structure(out):
+    """Nested lists of shapes (batch dropped), and the arrays in order."""
+    if isinstance(out, (list, tuple)):
+        parts = [_structure(o) for o in out]
+        return [p[0] for p in parts], [a for p in parts for a in p[1]]
+    arr = np.asarray(out.data if isinstance(out, shendu.Tensor) else out)
+    return tuple(arr.shape[1:]), [arr]
+
+
+STACKS = [lambda m: [m.LSTMCell(4), m.LSTMCell(3)],
+          lambda m: [m.SimpleRNNCell(4), m.GRUCell(3)],
+          lambda m: [m.GRUCell(5), m.LSTMCell(2), m.SimpleRNNCell(3)]]
+
+
+@pytest.mark.parametrize("stack", range(len(STACKS)))
+@pytest.mark.parametrize("kw", [{}, {"return_sequences": True, "go_backwards": True},
+                                {"mask": True, "zero_output_for_mask": True,
+                                 "return_sequences": True},
+                                {"initial_state": True}])
+def test_stacked_cells_match_keras(stack, kw):
+    keras = pytest.importorskip("keras", reason="the Keras cross-check needs keras")
+    kw = dict(kw)
+    masked, init = kw.pop("mask", False), kw.pop("initial_state", False)
+    x = _x((3, 5, 6), seed=stack).astype(np.float32)
+    ours = RNN(STACKS[stack](shendu.layers), return_state=True, **kw)
+    theirs = keras.layers.RNN(STACKS[stack](keras.layers), return_state=True, **kw)
+    call = {}
+    if masked:
+        call["mask"] = np.array([[1, 1, 0, 1, 1], [0, 1, 1, 1, 0], [1, 1, 1, 1, 1]], bool)
+    if init:
+        rng = np.random.default_rng(7)
+        call["initial_state"] = [
+            [rng.normal(size=(3, s)).astype(np.float32) for s in c.state_size]
+            if isinstance(c.state_size, list) else rng.normal(size=(3, c.state_size)).astype(np.float32)
+            for c in ours.cell.cells]
+    expected = theirs(x, **call)
+    ours(x, **call)  # build
+    assert [(w.path.rsplit("/", 1)[1], w.shape) for w in ours.weights] == \
+        [(w.path.rsplit("/", 1)[1], tuple(w.shape)) for w in theirs.weights]
+    ours.set_weights(theirs.get_weights())  # Keras's order
+    got_shapes, got = _structure(ours(x, **call))
+    _, want = _structure(expected)
+    # the structure Keras's compute_output_shape gives (its eager call wraps the state of
+    # a one-state cell in a list of one; shendu returns the array, as Keras's symbolic call)
+    want_shapes = _structure_of_shapes(theirs.compute_output_shape((3, 5, 6)))
+    assert got_shapes == want_shapes
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        b = np.asarray(b)
+        assert a.shape == b.shape and np.linalg.norm(a - b) <= 1e-5 * np.linalg.norm(b)
+
+
+def _structure_of_shapes(shapes):
+    if isinstance(shapes, (list, tuple)) and shapes and isinstance(shapes[0], (list, tuple)):
+        return [_structure_of_shapes(s) for s in shapes]
+    return tuple(shapes[1:])
+
+
+def test_stacked_cells_keras_weight_names_and_nested_states():
+    rnn = RNN([LSTMCell(4), GRUCell(3)], return_state=True, name="rnn_s")
+    out, (h1, c1), h2 = rnn(_x((2, 5, 6)).astype(np.float32))
+    assert isinstance(rnn.cell, shendu.layers.StackedRNNCells)
+    cells = [c.name for c in rnn.cell.cells]
+    assert [w.path for w in rnn.weights] == [
+        f"rnn_s/{rnn.cell.name}/{c}/{n}" for c in cells
+        for n in ("kernel", "recurrent_kernel", "bias")]
+    assert (out.shape, h1.shape, c1.shape, h2.shape) == ((2, 3), (2, 4), (2, 4), (2, 3))
+    np.testing.assert_array_equal(out.data, h2.data)
+    assert rnn.cell.state_size == [[4, 4], 3] and rnn.cell.output_size == 3
+    # the same layer in a Functional model: the states come grouped the same way
+    inp = shendu.Input((5, 6))
+    sym = rnn(inp)
+    assert [sym[0].shape, [t.shape for t in sym[1]], sym[2].shape] == \
+        [(None, 3), [(None, 4), (None, 4)], (None, 3)]
+    model = shendu.Model(inp, sym)
+    res = model.predict(_x((2, 5, 6)).astype(np.float32), verbose=0)
+    np.testing.assert_allclose(res[1], h1.data, rtol=1e-6)  # outputs flattened by predict
+    # StackedRNNCells called as a cell, with states grouped by cell or flat
+    stack = rnn.cell
+    x = _x((2, 6)).astype(np.float32)
+    h0 = [np.zeros((2, 4), np.float32), np.zeros((2, 4), np.float32)]
+    y, nested = stack(x, [h0, np.zeros((2, 3), np.float32)])
+    y2, flat = stack(x, h0 + [np.zeros((2, 3), np.float32)])
+    assert isinstance(nested[0], list) and len(nested) == 2 and len(flat) == 3
+    np.testing.assert_array_equal(y.data, y2.data)
+    with pytest.raises(ValueError, match="StackedRNNCells"):
+        stack(x, h0)
+    with pytest.raises(ValueError, match="non-empty list"):
+        shendu.layers.StackedRNNCells([])
+    with pytest.raises(ValueError, match="state_size"):
+        shendu.layers.StackedRNNCells([Dense(3)])
+
+
+def test_stacked_cells_config_save_and_gradients(tmp_path):
+    run_layer_test(RNN, {"cell": [LSTMCell(3), SimpleRNNCell(2)], "return_sequences": True},
+                   (2, 4, 3), expected_output_shape=(2, 4, 2), run_gradcheck=False)
+    layer = RNN([GRUCell(3), LSTMCell(2)], return_sequences=True, go_backwards=True)
+    x = _x((2, 4, 3)).astype(np.float32)
+    y = layer(x).data
+    again = RNN.from_config(layer.get_config())
+    again(x)
+    again.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(again(x).data, y)
+    cfg = layer.get_config()["cell"]
+    assert cfg["class_name"] == "StackedRNNCells"
+    assert [c["class_name"] for c in cfg["config"]["cells"]] == ["GRUCell", "LSTMCell"]
+    model = shendu.Sequential([shendu.Input((4, 3)), layer])
+    model.save(tmp_path / "m.keras")
+    loaded = shendu.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), y)
+    # float64 gradients through both cells, masked, stepped in Python
+    stacked = RNN([LSTMCell(3, dtype="float64"), GRUCell(2, dtype="float64")],
+                  return_sequences=True, dtype="float64")
+    layer_gradcheck(_WithMask(stacked, MASK), _x())
+
+
+def test_stacked_cells_stateful_and_trains():
+    layer = RNN([SimpleRNNCell(3), LSTMCell(2)], stateful=True, return_state=True)
+    x = _x((2, 4, 3)).astype(np.float32)
+    first = layer(x)
+    second = layer(x)
+    assert len(layer.states) == 3  # flat: h1, then h2 and c2
+    assert not np.allclose(first[0].data, second[0].data)  # started from the carried states
+    layer.reset_states()
+    np.testing.assert_allclose(layer(x)[0].data, first[0].data, rtol=1e-6)
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(64, 6, 2)).astype(np.float32)
+    ys = (xs[:, :, 0].sum(1) > 0).astype(np.int64)
+    model = shendu.Sequential([shendu.Input((6, 2)),
+                               RNN([LSTMCell(8), GRUCell(8)]), Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    hist = model.fit(xs, ys, epochs=8, batch_size=16, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]

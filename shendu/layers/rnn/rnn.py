@@ -16,13 +16,10 @@ import numpy as np
 
 from ... import activations, constraints, initializers, ops, regularizers
 from ...autograd.tensor import Tensor
-from ..layer import Layer, shape_error
+from ..layer import Layer, _flatten, shape_error
 from .cells import CELLS, GRUCell, LSTMCell, SimpleRNNCell
-
-
-def _sizes(cell):
-    s = cell.state_size
-    return list(s) if isinstance(s, (list, tuple)) else [s]
+from .stacked_rnn_cells import StackedRNNCells
+from .stacked_rnn_cells import cell_state_sizes as _sizes
 
 
 def mask_array(mask):
@@ -39,11 +36,13 @@ def serialize_cell(cell):
 def deserialize_cell(config, custom_objects=None):
     if not isinstance(config, dict):
         return config
-    table = {**CELLS, **(custom_objects or {})}
+    table = {**CELLS, "StackedRNNCells": StackedRNNCells, **(custom_objects or {})}
     name = config.get("class_name")
     if name not in table:
         raise ValueError(f"RNN: unknown cell class '{name}'; pass it in custom_objects "
                          f"(known: {sorted(table)})")
+    if issubclass(table[name], StackedRNNCells):
+        return table[name].from_config(config.get("config", {}), custom_objects)
     return table[name].from_config(config.get("config", {}))
 
 
@@ -53,10 +52,12 @@ class RNN(Layer):
     Args:
         cell: a cell Layer with ``call(inputs, states, training)`` returning
             ``(output, new_states)``, a ``state_size`` (int or list) and optionally
-            ``output_size`` and ``get_initial_state(batch_size)``.
+            ``output_size`` and ``get_initial_state(batch_size)``; or a list of cells,
+            run as one ``StackedRNNCells`` (each cell reads the output of the one before).
         return_sequences: return every step's output (batch, timesteps, units) instead of
             the last one (batch, units).
-        return_state: also return the final states: ``[output, *states]``.
+        return_state: also return the final states: ``[output, *states]``; with a
+            list of cells, one entry per cell (a list ``[h, c]`` for an LSTM cell).
         go_backwards: process the sequence backwards (outputs come in processing order).
         stateful: the final states of a batch are the initial states of the next one
             (same batch size); ``reset_states()`` zeroes them.
@@ -64,7 +65,8 @@ class RNN(Layer):
         zero_output_for_mask: masked steps output zeros instead of the previous output.
 
     Call arguments: ``inputs`` (batch, timesteps, features), ``initial_state`` (list of
-    (batch, state_size) arrays), ``mask`` (batch, timesteps) bool, ``training``.
+    (batch, state_size) arrays; for a list of cells, grouped by cell as ``return_state``
+    gives them, or flat), ``mask`` (batch, timesteps) bool, ``training``.
 
     Example:
         >>> import numpy as np, shendu
@@ -78,8 +80,7 @@ class RNN(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
-            raise ValueError("RNN: stacked cells (a list of cells) are not supported; stack RNN "
-                             "layers with return_sequences=True instead")
+            cell = StackedRNNCells(cell, dtype=kwargs.get("dtype"))
         if not hasattr(cell, "call") or not hasattr(cell, "state_size"):
             raise ValueError(f"RNN: `cell` must be a layer with call(inputs, states) and a "
                              f"state_size. Received: cell={cell!r}")
@@ -98,21 +99,48 @@ class RNN(Layer):
         if "mask" not in kwargs and getattr(inputs, "_keras_mask", None) is not None:
             kwargs["mask"] = inputs._keras_mask
         if initial_state is not None:
-            init = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            inputs = [inputs] + init
+            inputs = [inputs] + _flatten(initial_state)  # (states grouped by cell, or flat)
         return super().__call__(inputs, *args, **kwargs)
+
+    def _symbolic_call(self, inputs, *args, **kwargs):
+        if not (self.return_state and isinstance(self.cell, StackedRNNCells)):
+            return super()._symbolic_call(inputs, *args, **kwargs)
+        # One symbolic tensor per array (the flat list the layer call produces), handed
+        # out grouped by cell as an eager call returns them.
+        self._flat_output_shape = True
+        try:
+            flat = super()._symbolic_call(inputs, *args, **kwargs)
+        finally:
+            self._flat_output_shape = False
+        return [flat[0]] + self.cell.nest_states(flat[1:])
 
     def _check_input_shape(self, input_shape):
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
         if not isinstance(shape, tuple) or len(shape) != 3 or shape[-1] is None:
             raise shape_error(self, "a 3-D input (batch, timesteps, features)", shape)
 
+    def _check_features(self, shape):
+        """Each call's input against the shape the weights were built for: the cell sees
+        (batch, features) slices, so the user's (batch, timesteps, features) is named here."""
+        built = self._build_input_shape
+        built = built[0] if isinstance(built, list) else built
+        if len(shape) != 3 or (built is not None and shape[-1] != built[-1]):
+            features = built[-1] if built is not None else "features"
+            raise shape_error(self, f"a 3-D input (batch, timesteps, {features})", shape)
+
     def build(self, input_shape):
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
         self.cell._maybe_build((shape[0], shape[-1]))
-        for w in self.cell._weights:
+        for w in self.cell.weights:
             if not w.path.startswith(self.name + "/"):
                 w.path = f"{self.name}/{w.path}"  # Keras's path: lstm/lstm_cell/kernel
+
+    def get_initial_state(self, batch_size):
+        """The states a sequence starts from when none are given: the cell's
+        ``get_initial_state``, else zeros (a flat list, one array per state)."""
+        if hasattr(self.cell, "get_initial_state"):
+            return _flatten(self.cell.get_initial_state(batch_size))
+        return [np.zeros((batch_size, s), self.dtype) for s in _sizes(self.cell)]
 
     def _initial_states(self, batch, initial_state):
         sizes = _sizes(self.cell)
@@ -127,9 +155,7 @@ class RNN(Layer):
                                  f"{self.states[0].shape[0]}, received a batch of {batch}; "
                                  "a stateful RNN needs a fixed batch size (or reset_states())")
             return [s for s in self.states]
-        if hasattr(self.cell, "get_initial_state"):
-            return self.cell.get_initial_state(batch)
-        return [np.zeros((batch, s), self.dtype) for s in sizes]
+        return self.get_initial_state(batch)
 
     def call(self, inputs, initial_state=None, mask=None, training=None):
         if isinstance(inputs, (list, tuple)):
@@ -137,6 +163,7 @@ class RNN(Layer):
         mask = mask_array(mask if mask is not None else getattr(inputs, "_keras_mask", None))
         if mask is not None and mask.ndim == 3:
             mask = mask.any(axis=-1)
+        self._check_features(tuple(inputs.shape))
         B, T = inputs.shape[:2]
         states = self._initial_states(B, initial_state)
         cell = self.cell
@@ -159,8 +186,11 @@ class RNN(Layer):
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(output) / max(B, 1))
         if self.return_state:
-            return [output] + list(finals)
+            return [output] + self._group_states(list(finals))
         return output
+
+    def _group_states(self, flat):
+        return self.cell.nest_states(flat) if isinstance(self.cell, StackedRNNCells) else flat
 
     def _loop(self, x, states, mask, training):
         """Step the cell in Python (any cell); autograd differentiates through the steps."""
@@ -208,7 +238,9 @@ class RNN(Layer):
         n = getattr(self.cell, "output_size", None) or _sizes(self.cell)[0]
         out = (B, T, n) if self.return_sequences else (B, n)
         if self.return_state:
-            return [out] + [(B, s) for s in _sizes(self.cell)]
+            states = [(B, s) for s in _sizes(self.cell)]
+            return [out] + (states if self.__dict__.get("_flat_output_shape")
+                            else self._group_states(states))
         return out
 
     def _rnn_config(self):
