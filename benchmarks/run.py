@@ -232,7 +232,7 @@ def mlp_train(framework, kernels):
 
 def lstm_train(framework, kernels):
     """bench_rnn.py's LSTM step (the kernels column runs the Numba gate kernels, the NumPy
-    one the reference loop of ``shendu.layers.rnn.fused``)."""
+    one the reference loop of ``shendu.ops.recurrent``)."""
     import bench_rnn
     import shendu
     shendu.config.set_backend_kernels(kernels)

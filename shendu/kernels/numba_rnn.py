@@ -1,7 +1,7 @@
 """Numba gate kernels of the LSTM (tanh / sigmoid): one pass over memory per step.
 
-Imported lazily by ``fused.py`` (never at ``import shendu``); the NumPy code in
-``fused.LSTMSequence`` is the reference they are tested against.
+Imported lazily by ``ops/recurrent.py`` (never at ``import shendu``); the NumPy code in
+``recurrent.LSTMSequence`` is the reference they are tested against.
 
 NumPy's tanh is SIMD-vectorized, but a scalar ``math.tanh`` in a Numba loop is not
 (no vector math library), which made a naive kernel far slower than NumPy. The
@@ -11,6 +11,8 @@ CPU; a few ulp in float32), which LLVM vectorizes. float64 is left to NumPy.
 """
 import numpy as np
 from numba import njit
+
+from .blas import NO_TRANS, ROW_MAJOR
 
 # Eigen, MathFunctionsImpl.h: tanh(x) ~ x P(x^2) / Q(x^2) on |x| <= 7.905, +-1 beyond.
 _CLAMP = 7.90531110763549805
@@ -88,9 +90,9 @@ def lstm_backward_step(a, c_prev, tc, dh, dc, dz, dc_prev):
 
 
 # ---- whole sequences: the time loop in Numba, the products through BLAS directly ----------
-# (``sgemm`` is NumPy's BLAS cblas_sgemm, from shendu.kernels.blas; 101 = row-major,
-# 111 = not transposed.) The loops are those of fused.LSTMSequence's fast path without
-# masks, with no Python between the steps and the GIL released throughout.
+# (``sgemm`` is NumPy's BLAS cblas_sgemm, from shendu.kernels.blas, called with its enum
+# names.) The loops are those of recurrent.LSTMSequence's fast path without masks, with
+# no Python between the steps and the GIL released throughout.
 
 
 @njit(cache=True, fastmath=True, error_model="numpy", nogil=True)
@@ -101,7 +103,8 @@ def lstm_forward_sequence(sgemm, X, order, bias, sc, U, A, H, C, TC):
     n = G // 4
     one, zero = np.float32(1.0), np.float32(0.0)
     for s in range(T):
-        sgemm(101, 111, 111, B, G, n, one, H[s].ctypes, n, U.ctypes, G, zero, A[s].ctypes, G)
+        sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, B, G, n, one, H[s].ctypes, n, U.ctypes, G, zero,
+              A[s].ctypes, G)
         lstm_forward_step(A[s], X[order[s]], bias, sc, C[s], C[s + 1], TC[s], H[s + 1])
 
 
@@ -120,7 +123,8 @@ def lstm_backward_sequence(sgemm, A, C, TC, UT, gseq, order, dh, dc, dh2, dc2, d
             dh += gseq[s]
         dz = dZ[order[s]]
         lstm_backward_step(A[s], C[s], TC[s], dh, dc, dz, dc2)
-        sgemm(101, 111, 111, B, n, G, one, dz.ctypes, G, UT.ctypes, n, zero, dh2.ctypes, n)
+        sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, B, n, G, one, dz.ctypes, G, UT.ctypes, n, zero,
+              dh2.ctypes, n)
         dh, dh2 = dh2, dh
         dc, dc2 = dc2, dc
     return dh, dc

@@ -51,3 +51,8 @@ BN_BLOCK_BYTES = 1 << 20
 # rows at once, and its two backward products at once, one per core, when each has at
 # least this many multiply-adds (smaller ones are faster on BLAS's own threads).
 CONCURRENT_MIN_FMA = 1 << 23
+
+# --- recurrences, ops/recurrent.py ----------------------------------------------------------
+# Each part of an LSTM batch split over the cores gets at least this many rows (fewer make
+# BLAS's products too small to be worth a thread).
+LSTM_MIN_ROWS_PER_PART = 32

@@ -30,9 +30,10 @@ the output): tanh, sigmoid, hard_sigmoid, relu, linear.
 """
 import numpy as np
 
-from ... import config
-from ...autograd.function import Function
-from ...kernels.workspace import empty as workspace
+from .. import config
+from ..autograd.function import Function
+from ..kernels import tuning
+from ..kernels.workspace import empty as workspace
 
 FUSED_ACTIVATIONS = ("tanh", "sigmoid", "hard_sigmoid", "relu", "linear")
 
@@ -47,23 +48,34 @@ def numba_kernels(dtype):
     the fast kernels are switched off (``shendu.config.set_backend_kernels(False)``,
     ``SHENDU_KERNELS=numpy``); then the NumPy code below, the reference, runs.
     """
-    from ...kernels import kernels_enabled
+    from ..kernels import kernels_enabled
     if np.dtype(dtype) != np.float32 or not config.rnn_numba_enabled() or not kernels_enabled():
         return None
     if not _NUMBA:
         try:
-            from . import numba_kernels as mod
+            from ..kernels import numba_rnn as mod
         except ImportError:
             mod = None
         _NUMBA.append(mod)
     return _NUMBA[0]
 
 
+def lstm_batch_parts(x, p):
+    """How many threads the fused LSTM splits the batch of ``x`` over (1: no split): only
+    inside a step that owns the cores, where the Numba gate kernels run (float32, tanh
+    and sigmoid), and with at least ``tuning.LSTM_MIN_ROWS_PER_PART`` rows per part."""
+    from ..kernels.threads import split_parallelism
+    if (p["activation"], p["recurrent_activation"]) != ("tanh", "sigmoid") or \
+            numba_kernels(x.dtype) is None:
+        return 1
+    return max(1, min(split_parallelism(), x.shape[0] // tuning.LSTM_MIN_ROWS_PER_PART))
+
+
 def _sgemm():
     """NumPy's BLAS sgemm for the Numba loops, or None (then the Python loop runs)."""
     if not config.rnn_blas_in_numba():
         return None
-    from ...kernels.blas import sgemm
+    from ..kernels.blas import sgemm
     return sgemm()
 
 
@@ -276,7 +288,7 @@ class LSTMSequence(_Recurrence):
             bias = np.zeros(4 * n, dt)
         ctx.sgemm = sgemm = _sgemm() if nb is not None and mask is None and rmask is None \
             else None
-        if sgemm is not None:  # the whole loop below in one Numba call (numba_kernels.py)
+        if sgemm is not None:  # the whole loop below in one Numba call (kernels/numba_rnn.py)
             nb.lstm_forward_sequence(sgemm, X, np.asarray(ctx.order, np.intp), bias, sc,
                                      np.ascontiguousarray(U), A, H, C, TC)
             ctx.A, ctx.H, ctx.C, ctx.TC, ctx.U = A, H, C, TC, U
@@ -285,7 +297,7 @@ class LSTMSequence(_Recurrence):
             hp = H[s] if rmask is None else H[s] * rmask
             z = A[s]
             np.matmul(hp, U, out=z)
-            if nb is not None:  # the same step in one pass (numba_kernels.py)
+            if nb is not None:  # the same step in one pass (kernels/numba_rnn.py)
                 nb.lstm_forward_step(z, X[t], bias, sc, C[s], C[s + 1], TC[s], H[s + 1])
                 ctx._carry(s, H[s + 1], H[s])
                 ctx._carry(s, C[s + 1], C[s])
@@ -439,7 +451,7 @@ class LSTMBatchSplit(Function):
     """
 
     def forward(ctx, x, W, b, U, h0, c0, parts=2, mask=None, rmask=None, **kw):
-        from ...kernels.threads import parallel
+        from ..kernels.threads import parallel
         B = len(x)
         cuts = [B * k // parts for k in range(parts + 1)]
         ctx.rows = rows = [slice(lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:])]
@@ -460,7 +472,7 @@ class LSTMBatchSplit(Function):
         return np.concatenate(parallel([lambda k=k: part(k) for k in range(parts)]), axis=0)
 
     def backward(ctx, gy):
-        from ...kernels.threads import parallel
+        from ..kernels.threads import parallel
         need = ctx.needs_input_grad
         W = ctx.W
         D, G = W.shape

@@ -455,7 +455,7 @@ def test_numba_lstm_kernels_match_numpy(monkeypatch, masked, reverse, rdrop, seq
     (unmasked, no recurrent dropout), against the NumPy loop."""
     pytest.importorskip("numba", reason="the Numba kernels need numba")
     from shendu.kernels.blas import sgemm
-    from shendu.layers.rnn import fused
+    from shendu.ops import recurrent as fused
     monkeypatch.setenv("SHENDU_RNN_BLAS_IN_NUMBA", blas_in_numba)
     rng = np.random.default_rng(15)
     T, B, n = 6, 5, 7
@@ -526,7 +526,7 @@ def test_lstm_splits_only_where_it_pays(monkeypatch):
 
 
 def test_lstm_batch_split_gradcheck():
-    from shendu.layers.rnn import fused
+    from shendu.ops import recurrent as fused
     rng = np.random.default_rng(11)
     B, T, D, n = 5, 3, 2, 3
     args = [rng.standard_normal(s) * 0.5 for s in

@@ -7,7 +7,7 @@ A cell is a Layer that computes ONE time step::
 with weights as Keras stores them: ``kernel`` (input_dim, gates*units),
 ``recurrent_kernel`` (units, gates*units), ``bias``. ``RNN(cell)`` loops it over
 time; for the built-in cells with supported activations ``RNN`` instead runs the
-whole sequence as one fused Function (``fused.py``), which computes the same thing.
+whole sequence as one fused Function (``shendu/ops/recurrent.py``), which computes the same thing.
 
 Dropout (``dropout`` on the inputs, ``recurrent_dropout`` on the previous state where
 it enters the recurrent product) uses one mask per sequence, fixed over time, drawn
@@ -18,7 +18,7 @@ import numpy as np
 from ... import activations, constraints, initializers, ops, regularizers
 from ...ops.random import as_generator
 from ..layer import Layer
-from . import fused
+from ...ops import recurrent
 
 
 def _check_units(cls, units):
@@ -174,7 +174,7 @@ class _Cell(DropoutRNNCell, Layer):
         names = [activations.serialize(self.activation)]
         if hasattr(self, "recurrent_activation"):
             names.append(activations.serialize(self.recurrent_activation))
-        return all(n in fused.FUSED_ACTIVATIONS for n in names) and \
+        return all(n in recurrent.FUSED_ACTIVATIONS for n in names) and \
             type(self).call is type(self)._builtin_call
 
     def _input_projection(self, x, bias):
@@ -243,7 +243,7 @@ class SimpleRNNCell(_Cell):
         x = self._input_dropout(x, training)  # first: the masks are drawn in this order
         xw = self._input_projection(x, self.bias)
         p = self._fused_params(x, mask, training, reverse, sequences, zero_masked)
-        return fused.SimpleRNNSequence.apply(xw, self.recurrent_kernel, states[0], **p), 1
+        return recurrent.SimpleRNNSequence.apply(xw, self.recurrent_kernel, states[0], **p), 1
 
 
 class LSTMCell(_Cell):
@@ -253,7 +253,7 @@ class LSTMCell(_Cell):
         i = ract(z_i), f = ract(z_f), g = act(z_c), o = ract(z_o)
         c_t = f c_{t-1} + i g,   h_t = o act(c_t)
     (act = ``activation`` 'tanh', ract = ``recurrent_activation`` 'sigmoid'). The backward
-    pass is written out in ``fused.LSTMSequence``.
+    pass is written out in ``recurrent.LSTMSequence``.
 
     Args: as SimpleRNNCell, plus ``recurrent_activation`` and ``unit_forget_bias`` (True:
     the forget-gate bias starts at 1, as Jozefowicz et al. 2015 recommend and Keras does).
@@ -310,23 +310,14 @@ class LSTMCell(_Cell):
         parts = self._batch_parts(x, p)
         if parts > 1:
             bias = self.bias if self.bias is not None else np.zeros(4 * self.units, x.dtype)
-            return fused.LSTMBatchSplit.apply(x, self.kernel, bias, self.recurrent_kernel,
+            return recurrent.LSTMBatchSplit.apply(x, self.kernel, bias, self.recurrent_kernel,
                                               states[0], states[1], parts=parts, **p), 2
         xw = self._input_projection(x, self.bias)
-        return fused.LSTMSequence.apply(xw, self.recurrent_kernel, states[0], states[1], **p), 2
-
-    # Each part of a split batch gets at least this many rows (fewer make BLAS's products
-    # too small to be worth a thread).
-    MIN_ROWS_PER_PART = 32
+        return recurrent.LSTMSequence.apply(xw, self.recurrent_kernel, states[0], states[1], **p), 2
 
     def _batch_parts(self, x, p):
-        """How many threads the fused LSTM splits the batch over (1: no split): only where
-        the Numba gate kernels run (float32, tanh and sigmoid)."""
-        from ...kernels.threads import split_parallelism
-        if (p["activation"], p["recurrent_activation"]) != ("tanh", "sigmoid") or \
-                fused.numba_kernels(x.dtype) is None:
-            return 1
-        return max(1, min(split_parallelism(), x.shape[0] // self.MIN_ROWS_PER_PART))
+        """How many threads the fused LSTM splits the batch over (1: no split)."""
+        return recurrent.lstm_batch_parts(x, p)
 
     def get_config(self):
         return {**super().get_config(),
@@ -404,7 +395,7 @@ class GRUCell(_Cell):
         xw = self._input_projection(x, b_in)
         p = self._fused_params(x, mask, training, reverse, sequences, zero_masked)
         p["recurrent_activation"] = activations.serialize(self.recurrent_activation)
-        return fused.GRUSequence.apply(xw, self.recurrent_kernel, b_rec, states[0], **p), 1
+        return recurrent.GRUSequence.apply(xw, self.recurrent_kernel, b_rec, states[0], **p), 1
 
     def get_config(self):
         return {**super().get_config(),
