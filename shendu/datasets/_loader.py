@@ -50,6 +50,10 @@ _FASHION_URLS = (
     "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
 )
 _TORONTO = "https://www.cs.toronto.edu/~kriz/"
+_KERAS_URLS = ("https://storage.googleapis.com/tensorflow/tf-keras-datasets/",)
+# Keras's own cache: a file Keras downloaded is used (after its digest is checked).
+_KERAS_CACHE = (os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME") or "~/.keras"),
+                             "datasets"),)
 
 # The canonical digests are those recorded in TensorFlow Datasets' url_checksums
 # (mnist.txt, fashion_mnist.txt, cifar10.txt, cifar100.txt) for the files the URLs above
@@ -98,6 +102,27 @@ SPECS = {
             "58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec",)},
         urls=(_TORONTO,),
     ),
+    # Keras's own files, with the digests keras/src/datasets/*.py records for them.
+    "imdb": _Spec(
+        files={"imdb.npz": ("69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f",)},
+        urls=_KERAS_URLS, system_dirs=_KERAS_CACHE),
+    "imdb_word_index": _Spec(
+        files={"imdb_word_index.json": ("md5:bfafd718b763782e994055a2d397834f",)},
+        urls=_KERAS_URLS, system_dirs=_KERAS_CACHE),
+    "reuters": _Spec(
+        files={"reuters.npz": ("d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916",)},
+        urls=_KERAS_URLS, system_dirs=_KERAS_CACHE),
+    "reuters_word_index": _Spec(
+        files={"reuters_word_index.json": ("md5:4d44cc38712099c9e383dc6e5f11a921",)},
+        urls=_KERAS_URLS, system_dirs=_KERAS_CACHE),
+    "boston_housing": _Spec(
+        files={"boston_housing.npz": (
+            "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5",)},
+        urls=_KERAS_URLS, system_dirs=_KERAS_CACHE),
+    "california_housing": _Spec(
+        files={"california_housing.npz": (
+            "1a2e3a52e0398de6463aebe6f4a8da34fb21fbb6b934cf88c3425e766f2a1a6f",)},
+        urls=_KERAS_URLS, system_dirs=_KERAS_CACHE),
 }
 
 
@@ -124,10 +149,25 @@ def sha256_of(path):
     return h.hexdigest()
 
 
-def verify(path, digests):
-    """Raise ``ChecksumError`` unless the file's SHA-256 is one of ``digests``."""
+def _matches(path, digests):
+    """(whether the file has one of ``digests``, its SHA-256)."""
+    md5s = [d[4:] for d in digests if d.startswith("md5:")]
+    if md5s:
+        h = hashlib.md5()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(_CHUNK), b""):
+                h.update(chunk)
+        if h.hexdigest() in md5s:
+            return True, None
     found = sha256_of(path)
-    if found not in digests:
+    return found in digests, found
+
+
+def verify(path, digests):
+    """Raise ``ChecksumError`` unless the file's SHA-256 is one of ``digests`` (a digest
+    written ``md5:<hex>`` is an MD5, for the files Keras records only that for)."""
+    ok, found = _matches(path, digests)
+    if not ok:
         raise ChecksumError(
             f"{path}: SHA-256 mismatch: expected {' or '.join(digests)}, found {found}. "
             f"The file is damaged or not the official one; delete it and load again, "
@@ -153,8 +193,8 @@ def download(url, dest, digests):
     with atomic_write(dest, what="download") as out:
         _fetch_url(url, out)
         out.flush()
-        found = sha256_of(out.name)
-        if found not in digests:
+        ok, found = _matches(out.name, digests)
+        if not ok:
             raise ChecksumError(
                 f"{url}: SHA-256 mismatch in the download: expected {' or '.join(digests)}, "
                 f"found {found}; nothing was saved to {dest}")
