@@ -47,38 +47,32 @@ def validate_file(fpath, file_hash, algorithm="auto", chunk_size=_CHUNK):
 
 
 def _download(origin, target):
-    """Stream ``origin`` to ``target`` through a temporary file renamed into place at the end,
-    so an interrupted download never leaves a partial file under the final name."""
+    """Stream ``origin`` to ``target`` (atomically)."""
     from .progbar import Progbar
     if _offline() and urllib.parse.urlsplit(origin).scheme not in ("file", ""):
         raise OSError(f"get_file: {target} is not in the cache and SHENDU_OFFLINE is set, so "
                       f"{origin} was not downloaded. Put the file there, or unset SHENDU_OFFLINE.")
     _config.print_msg(f"Downloading data from {origin}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part",
-                               dir=os.path.dirname(target))
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(origin, timeout=TIMEOUT_S) as response:
-                    total = response.headers.get("Content-Length") if response.headers else None
-                    bar = Progbar(int(total) if total and total.isdigit() else None)
-                    done = 0
-                    for chunk in iter(lambda: response.read(_CHUNK), b""):
-                        out.write(chunk)
-                        done += len(chunk)
-                        bar.update(done)
-                    bar.update(done, finalize=True)
-            except urllib.error.HTTPError as e:
-                raise OSError(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from None
-            except (urllib.error.URLError, OSError) as e:
-                reason = getattr(e, "reason", e)
-                raise OSError(f"URL fetch failure on {origin}: {reason}. If this machine is "
-                              f"offline, put the file at {target}.") from None
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from ..saving.atomic_file import atomic_write
+    # Written to a temporary file renamed into place at the end: an interrupted download
+    # never leaves a partial file under the final name.
+    with atomic_write(target, "download") as out:
+        try:
+            with urllib.request.urlopen(origin, timeout=TIMEOUT_S) as response:
+                total = response.headers.get("Content-Length") if response.headers else None
+                bar = Progbar(int(total) if total and total.isdigit() else None)
+                done = 0
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    out.write(chunk)
+                    done += len(chunk)
+                    bar.update(done)
+                bar.update(done, finalize=True)
+        except urllib.error.HTTPError as e:
+            raise OSError(f"URL fetch failure on {origin}: {e.code} -- {e.msg}") from None
+        except (urllib.error.URLError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise OSError(f"URL fetch failure on {origin}: {reason}. If this machine is "
+                          f"offline, put the file at {target}.") from None
 
 
 def _offline():

@@ -135,15 +135,9 @@ def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
                       stacklevel=2)
         img = img.convert("RGB")
     fmt = {"jpg": "jpeg", "tif": "tiff"}.get(fmt, fmt)
-    # Written beside the target and renamed, so a failed save leaves no half file.
-    path = os.fspath(path)
-    tmp = f"{path}.part"
-    try:
-        img.save(tmp, format=fmt, **kwargs)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from ..saving.atomic_file import atomic_write
+    with atomic_write(path, "save the image") as f:  # a failed save leaves no half file
+        img.save(f, format=fmt, **kwargs)
 
 
 def smart_resize(x, size, interpolation="bilinear", data_format="channels_last",

@@ -59,14 +59,9 @@ class DotGraph:
         """Write the DOT text (``format='raw'``) or a picture, atomically."""
         data = self.to_string().encode("utf-8") if format in ("raw", "dot") else \
             self.create(prog, format)
-        tmp = f"{path}.part"
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        from ..saving.atomic_file import atomic_write
+        with atomic_write(path, "write the graph") as f:
+            f.write(data)
 
 
 def _quote(text):
