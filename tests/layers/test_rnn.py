@@ -668,3 +668,31 @@ def test_stacked_cells_stateful_and_trains():
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     hist = model.fit(xs, ys, epochs=8, batch_size=16, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
+
+
+def test_use_cudnn_and_compute_mask_as_keras():
+    keras = pytest.importorskip("keras", reason="the Keras cross-check needs keras")
+    for cls in (LSTM, GRU):
+        assert cls(3).use_cudnn == "auto" and cls(3, use_cudnn=False).use_cudnn is False
+        assert "use_cudnn" not in cls(3).get_config()  # (nor in Keras's)
+        with pytest.raises(ValueError, match="use_cudnn=True"):
+            cls(3, use_cudnn=True)  # no cuDNN kernel here (Keras on a CPU: an error too)
+        with pytest.raises(ValueError, match="Received: use_cudnn='yes'"):
+            cls(3, use_cudnn="yes")
+    with pytest.raises(TypeError, match="use_cudnn"):
+        SimpleRNN(3, use_cudnn="auto")  # Keras's SimpleRNN has no such argument
+    mask = np.array([[1, 1, 0], [1, 0, 0]], bool)
+    x = np.zeros((2, 3, 4), np.float32)
+    for kw in ({}, {"return_sequences": True}, {"return_state": True},
+               {"return_sequences": True, "return_state": True}):
+        for make in (lambda m: m.LSTM(3, **kw),
+                     lambda m: m.RNN([m.LSTMCell(3), m.GRUCell(2)], **kw)):
+            ours, theirs = make(shendu.layers).compute_mask(x, mask), \
+                make(keras.layers).compute_mask(x, mask)
+            if isinstance(theirs, list):
+                assert len(ours) == len(theirs)
+                assert [o is None for o in ours] == [t is None for t in theirs]
+                ours, theirs = ours[0], theirs[0]
+            assert (ours is None) == (theirs is None)
+            if theirs is not None:
+                np.testing.assert_array_equal(ours, np.asarray(theirs))

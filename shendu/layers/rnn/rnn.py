@@ -213,9 +213,12 @@ class RNN(Layer):
         return seq, outs[-1], states
 
     def compute_mask(self, inputs, mask=None):
-        if not self.return_sequences or self.return_state:
-            return None
-        return mask
+        """The output's mask (the input's, for sequences); with ``return_state``, a list
+        with None for each state entry, as Keras."""
+        out = mask if self.return_sequences else None
+        if self.return_state:
+            return [out] + [None] * len(self._group_states(_sizes(self.cell)))
+        return out
 
     def reset_states(self, states=None):
         """Zero the states of a stateful layer (or set them to ``states``)."""
@@ -266,6 +269,7 @@ class _KerasRNN(RNN):
     """SimpleRNN / LSTM / GRU: an RNN whose cell is built from the layer's own arguments."""
 
     cell_class = None
+    _takes_use_cudnn = False  # LSTM and GRU (Keras's argument)
 
     def __init__(self, units, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, activity_regularizer=None,
@@ -273,6 +277,9 @@ class _KerasRNN(RNN):
         base = {k: kwargs.pop(k) for k in ("name", "trainable", "dtype", "input_shape",
                                            "batch_input_shape", "batch_size", "input_dim",
                                            "autocast") if k in kwargs}
+        if self._takes_use_cudnn:
+            self.__dict__["use_cudnn"] = _check_use_cudnn(type(self).__name__,
+                                                          kwargs.pop("use_cudnn", "auto"))
         cell = self.cell_class(units, dtype=base.get("dtype"), trainable=base.get("trainable", True),
                                **kwargs)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
@@ -293,6 +300,18 @@ class _KerasRNN(RNN):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**config)
+
+
+def _check_use_cudnn(cls, use_cudnn):
+    # Keras picks cuDNN's kernel when it can ("auto"); shendu has none: "auto" and False
+    # both run shendu's own loop, and True (cuDNN or an error, in Keras) cannot be met.
+    if isinstance(use_cudnn, str) and use_cudnn != "auto" or use_cudnn not in ("auto", True, False):
+        raise ValueError(f"{cls}: `use_cudnn` must be one of 'auto', True, False. "
+                         f"Received: use_cudnn={use_cudnn!r}")
+    if use_cudnn is True:
+        raise ValueError(f"{cls}: use_cudnn=True asks for cuDNN, which shendu does not use; "
+                         "pass use_cudnn='auto' (the default) or False")
+    return use_cudnn
 
 
 class SimpleRNN(_KerasRNN):
@@ -324,6 +343,7 @@ class LSTM(_KerasRNN):
     """
 
     cell_class = LSTMCell
+    _takes_use_cudnn = True
 
 
 class GRU(_KerasRNN):
@@ -334,3 +354,4 @@ class GRU(_KerasRNN):
     """
 
     cell_class = GRUCell
+    _takes_use_cudnn = True
