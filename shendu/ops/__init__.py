@@ -67,6 +67,16 @@ import sys as _sys
 
 # Tensor's operators (`a + b`, `x.sum()`) call into this module.
 _sys.modules['shendu.autograd.tensor']._ops = _sys.modules[__name__]
+from .activation import (celu, glu, hard_shrink, hard_silu, hard_swish, hard_tanh,  # noqa: F401,E402
+                         soft_shrink, sparse_plus, sparse_sigmoid, sparsemax, squareplus,
+                         tanh_shrink, threshold)
+from .neural import (adaptive_average_pool, adaptive_max_pool, binary_crossentropy,  # noqa: F401,E402
+                     categorical_crossentropy, ctc_decode, ctc_loss, depth_to_space, fold,
+                     layer_normalization, moments, normalize, polar, psnr, rms_normalization,
+                     separable_conv, space_to_depth, sparse_categorical_crossentropy, unfold)
 
 # The Keras sub-namespaces, bound last: they hold the functions defined above.
-from . import nn, numpy  # noqa: F401,E402
+from .linalg import (cholesky, cholesky_inverse, det, eig, eigh, inv, jvp, logdet,  # noqa: F401,E402
+                     lstsq, lu_factor, matrix_power, matrix_rank, norm, pinv, qr, slogdet, solve,
+                     solve_triangular, svd)
+from . import linalg, nn, numpy  # noqa: F401,E402

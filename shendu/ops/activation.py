@@ -381,3 +381,171 @@ def log_softmax(x, axis=-1):
     """log(softmax(x)) computed stably along ``axis``."""
     ax, = normalize_axis(axis, np.ndim(x.data if hasattr(x, "data") else x))
     return LogSoftmax.apply(x, axis=ax)
+
+
+# ---- the rest of keras.ops.nn's activations ----------------------------------------------------
+
+class Celu(Function):
+    """y = x if x > 0 else a (e^{x/a} - 1);  gx = gy * (1 if x > 0 else e^{x/a})."""
+
+    def forward(ctx, x, alpha):
+        t = x.dtype.type
+        e = np.exp(np.minimum(x, 0) / t(alpha))
+        ctx.save_for_backward(x, e)
+        return np.where(x > 0, x, t(alpha) * (e - 1))
+
+    def backward(ctx, gy):
+        x, e = ctx.saved
+        return np.where(x > 0, gy, gy * e)
+
+
+class _Gate(Function):
+    """y = x * g(x) for a piecewise-linear gate g (hard_silu) or y = g(x) (sparse_* ...):
+    the row's ``f`` and ``df`` (derivative from x), kinks deliberately outside samplers."""
+    f = df = None
+
+    def forward(ctx, x, **params):
+        ctx.save_for_backward(x)
+        ctx.params = params
+        return np.asarray(type(ctx).f(x, **params)).astype(x.dtype, copy=False)
+
+    def backward(ctx, gy):
+        x, = ctx.saved
+        return (gy * type(ctx).df(x, **ctx.params)).astype(gy.dtype, copy=False)
+
+
+def _gate(name, f, df, doc):
+    return type(name, (_Gate,), {"f": staticmethod(f), "df": staticmethod(df), "__doc__": doc})
+
+
+# NOTE: at each kink below the derivative takes the value of the piece on its left
+# (0 at x = -3 for hard_silu, at |x| = t for the shrinks), as the masks are written.
+HardSilu = _gate("HardSilu", lambda x: x * np.clip(x + 3, 0, 6) / 6,
+                 lambda x: np.clip(x + 3, 0, 6) / 6 + x * ((x > -3) & (x < 3)) / 6,
+                 "y = x relu6(x + 3)/6;  gx = gy (relu6(x + 3)/6 + x [-3 < x < 3]/6)")
+HardShrink = _gate("HardShrink", lambda x, threshold: np.where(np.abs(x) > threshold, x, 0),
+                   lambda x, threshold: np.abs(x) > threshold,
+                   "y = x if |x| > t else 0;  gx = gy [|x| > t]")
+SoftShrink = _gate("SoftShrink",
+                   lambda x, threshold: np.where(np.abs(x) > threshold, x - threshold * np.sign(x), 0),
+                   lambda x, threshold: np.abs(x) > threshold,
+                   "y = x - t sign(x) if |x| > t else 0;  gx = gy [|x| > t]")
+SparsePlus = _gate("SparsePlus", lambda x: np.where(x <= -1, 0, np.where(x >= 1, x, (x + 1) ** 2 / 4)),
+                   lambda x: np.where(x <= -1, 0, np.where(x >= 1, 1, (x + 1) / 2)),
+                   "y = 0 (x <= -1), (x + 1)^2/4 (|x| < 1), x (x >= 1);  gx = gy (0, (x + 1)/2, 1)")
+SparseSigmoid = _gate("SparseSigmoid", lambda x: np.clip((x + 1) / 2, 0, 1),
+                      lambda x: ((x > -1) & (x < 1)) / 2,
+                      "y = clip((x + 1)/2, 0, 1);  gx = gy [|x| < 1] / 2")
+Squareplus = _gate("Squareplus", lambda x, b: (x + np.sqrt(x * x + b)) / 2,
+                   lambda x, b: (1 + x / np.sqrt(x * x + b)) / 2,
+                   "y = (x + sqrt(x^2 + b))/2;  gx = gy (1 + x/sqrt(x^2 + b))/2")
+TanhShrink = _gate("TanhShrink", lambda x: x - np.tanh(x), lambda x: np.tanh(x) ** 2,
+                   "y = x - tanh x;  gx = gy tanh^2 x")
+Threshold = _gate("Threshold", lambda x, threshold, default_value: np.where(x > threshold, x, default_value),
+                  lambda x, threshold, default_value: x > threshold,
+                  "y = x if x > t else v;  gx = gy [x > t]")
+
+
+class Sparsemax(Function):
+    """y = max(x - tau, 0) along ``axis``, tau chosen so that sum y = 1 (the Euclidean
+    projection of x onto the simplex);  with S the support (y > 0),
+    gx = [S] (gy - sum_S gy / |S|)."""
+
+    def forward(ctx, x, axis):
+        z = np.moveaxis(x, axis, -1)
+        zs = -np.sort(-z, axis=-1)
+        k = np.arange(1, z.shape[-1] + 1, dtype=x.dtype)
+        cums = np.cumsum(zs, axis=-1)
+        in_support = 1 + k * zs > cums
+        kz = in_support.sum(axis=-1, keepdims=True)
+        tau = (np.take_along_axis(cums, kz - 1, axis=-1) - 1) / kz.astype(x.dtype)
+        y = np.moveaxis(np.maximum(z - tau, 0), -1, axis)
+        ctx.save_for_backward(y)
+        ctx.axis = axis
+        return y
+
+    def backward(ctx, gy):
+        y, = ctx.saved
+        s = y > 0
+        mean = (gy * s).sum(axis=ctx.axis, keepdims=True) / s.sum(axis=ctx.axis, keepdims=True)
+        return np.where(s, gy - mean, 0).astype(gy.dtype, copy=False)
+
+
+def celu(x, alpha=1.0):
+    """Continuously differentiable ELU: x for x > 0, alpha (e^{x/alpha} - 1) otherwise."""
+    return Celu.apply(x, alpha=float(alpha))
+
+
+def hard_silu(x):
+    """x * hard_sigmoid(x) = x relu6(x + 3) / 6 (also called hard_swish)."""
+    return HardSilu.apply(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    """clip(x, -1, 1)."""
+    from .elementwise import clip
+    return clip(x, -1.0, 1.0)
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, else 0."""
+    return HardShrink.apply(x, threshold=float(threshold))
+
+
+def soft_shrink(x, threshold=0.5):
+    """x shrunk toward 0 by ``threshold`` (0 inside [-threshold, threshold])."""
+    return SoftShrink.apply(x, threshold=float(threshold))
+
+
+def sparse_plus(x):
+    """0 for x <= -1, (x + 1)^2 / 4 between, x for x >= 1 (a smooth-edged ReLU)."""
+    return SparsePlus.apply(x)
+
+
+def sparse_sigmoid(x):
+    """clip((x + 1) / 2, 0, 1)."""
+    return SparseSigmoid.apply(x)
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2, a smooth ReLU."""
+    if b < 0:
+        raise ValueError(f"squareplus: b must be >= 0. Received: b={b}")
+    return Squareplus.apply(x, b=float(b))
+
+
+def tanh_shrink(x):
+    """x - tanh(x)."""
+    return TanhShrink.apply(x)
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else ``default_value``."""
+    return Threshold.apply(x, threshold=float(threshold), default_value=float(default_value))
+
+
+def sparsemax(x, axis=-1):
+    """The projection of x onto the probability simplex along ``axis``: like softmax, but
+    exactly 0 for the smallest entries.
+
+    Example:
+        >>> import numpy as np, shendu.ops as ops
+        >>> ops.sparsemax(np.array([2.0, 1.0, -1.0])).numpy()
+        array([1., 0., 0.])
+    """
+    ax, = normalize_axis(axis, np.ndim(x.data if hasattr(x, "data") else x))
+    return Sparsemax.apply(x, axis=ax)
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: a * sigmoid(b), where a and b are the two halves of x along ``axis``."""
+    from .elementwise import multiply
+    from .shape import split
+    n = np.shape(x.data if hasattr(x, "data") else x)[axis]
+    if n % 2:
+        raise ValueError(f"glu: axis {axis} must have an even size. Received: size {n}")
+    a, b = split(x, 2, axis=axis)
+    return multiply(a, sigmoid(b))

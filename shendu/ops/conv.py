@@ -171,7 +171,7 @@ def conv_kernel_grad(x, gy, w_shape, strides, pads, dilation, cols=None):
     """
     if cols is None:
         cols = kernel("im2col")(x, w_shape[:-2], strides, pads, dilation)
-    cols = cols.reshape(-1, cols.shape[-2] * cols.shape[-1])
+    cols = cols.reshape(-1, math.prod(w_shape[:-1]))  # (N, *out, K, C) or (N * P, K * C)
     return (cols.T @ gy.reshape(-1, gy.shape[-1])).reshape(w_shape)
 
 
@@ -196,45 +196,38 @@ class Conv(Function):
         # ``epilogue(y2d)``, if given, is applied in place to each piece of the output
         # (as a (rows, C_out) matrix) right after its product, while it is in cache.
         ctx.geom = strides, pads, dilation
-        ctx.chunks = None
-        ksize = w.shape[:-2]
-        out = _out_sizes(x.shape[1:-1], ksize, strides, dilation, pads)
+        ctx.chunks = None  # (set by a split forward: backward then goes chunk by chunk)
+        N, F, K = len(x), w.shape[-1], w[..., 0].size
+        out = _out_sizes(x.shape[1:-1], w.shape[:-2], strides, dilation, pads)
+        P, size = math.prod(out), x.dtype.itemsize
+        grad = is_grad_enabled()
         if x.dtype == w.dtype and split_parallelism() > 1:
-            return _split_forward(ctx, x, w, out, epilogue)
-        per_sample = x.dtype.itemsize * w[..., 0].size * int(np.prod(out))  # columns
-        # a chunk's columns and its piece of the output should both fit the cache
-        keep_bytes = tuning.CONV_KEEP_COLS_BYTES
-        out_bytes = w.shape[-1] * int(np.prod(out)) * x.dtype.itemsize
-        step = max(1, tuning.CONV_CHUNK_COLS_BYTES // max(per_sample, out_bytes, 1))
-        if (is_grad_enabled() and per_sample * len(x) <= keep_bytes) or step >= len(x):
-            cols = kernel("im2col")(x, ksize, strides, pads, dilation)
-            ctx.save_for_backward(x, w, cols if cols.nbytes <= keep_bytes else None)
-            if epilogue is None or x.dtype != w.dtype:
-                y = _cols_matmul(cols, w)
-                if epilogue is not None:
-                    epilogue(y.reshape(-1, y.shape[-1]))
-                return y
-            # the product in row blocks, each finished by the epilogue while in cache
-            y = workspace.empty(cols.shape[:-2] + (w.shape[-1],), x.dtype)
-            rows, w2 = y.reshape(-1, w.shape[-1]), w.reshape(-1, w.shape[-1])
-            c2 = cols.reshape(len(rows), -1)
-            step = max(1, tuning.CONV_EPILOGUE_BYTES // (rows.shape[1] * rows.itemsize))
-            for i in range(0, len(rows), step):
-                np.matmul(c2[i:i + step], w2, out=rows[i:i + step])
-                epilogue(rows[i:i + step])
+            # chunks shared by the cores, each from columns to epilogue in its own cache
+            chunks = _chunking.chunks(N, P * max(K, F) * size, tuning.CONV_SPLIT_CHUNK_BYTES,
+                                      tuning.CHUNKS_MULTIPLE)
+            keep = grad and N * P * K * size <= tuning.CONV_KEEP_COLS_BYTES
+            y, cols = _forward_chunks(x, w, ctx.geom, out, chunks, keep, tuning.GEMM_ROWS,
+                                      epilogue, False, split_parallelism())
+            ctx.chunks = chunks
+            ctx.save_for_backward(x, w, cols)
             return y
+        # a chunk's columns and its piece of the output should both fit the cache
+        step = max(1, tuning.CONV_CHUNK_COLS_BYTES // max(P * K * size, P * F * size, 1))
+        if (grad and P * K * size * N <= tuning.CONV_KEEP_COLS_BYTES) or step >= N:
+            # the whole batch at once, its columns kept for backward; the product in row
+            # blocks, each finished by the epilogue while in cache
+            rows = N * P if epilogue is None or x.dtype != w.dtype else \
+                max(1, tuning.CONV_EPILOGUE_BYTES // (F * size))
+            keep = P * K * size * N <= tuning.CONV_KEEP_COLS_BYTES
+            y, cols = _forward_chunks(x, w, ctx.geom, out, [(0, N)], keep, rows, epilogue, True,
+                                      1)
+            ctx.save_for_backward(x, w, None if cols is None else cols[0])
+            return y
+        # columns that will not be kept are built a few samples at a time, each chunk small
+        # enough to be still in cache when the product reads it
+        chunks = [(i, min(i + step, N)) for i in range(0, N, step)]
+        y, _ = _forward_chunks(x, w, ctx.geom, out, chunks, False, step * P, epilogue, False, 1)
         ctx.save_for_backward(x, w, None)
-        # Columns that will not be kept are built a few samples at a time, each chunk
-        # small enough to be still in cache when the matrix product reads it.
-        y = workspace.empty((len(x),) + out + (w.shape[-1],), np.result_type(x, w))
-        rows, w2 = y.reshape(-1, w.shape[-1]), w.reshape(-1, w.shape[-1])
-        p = int(np.prod(out))
-        for i in range(0, len(x), step):
-            cols = kernel("im2col")(x[i:i + step], ksize, strides, pads, dilation)
-            piece = rows[i * p:(i + step) * p]
-            np.matmul(cols.reshape(-1, w2.shape[0]), w2, out=piece)
-            if epilogue is not None:
-                epilogue(piece)
         return y
 
     def backward(ctx, gy):
@@ -249,21 +242,18 @@ class Conv(Function):
         return gx, gw
 
 
-def _split_forward(ctx, x, w, out, epilogue):
-    """Conv.forward chunk by chunk, the chunks shared by the cores: per chunk the columns,
-    the product in row blocks, the epilogue. Keeps each chunk's columns when all of them
-    take at most tuning.CONV_KEEP_COLS_BYTES (in ctx.saved, as a list; else None)."""
-    strides, pads, dilation = ctx.geom
-    ksize, F = w.shape[:-2], w.shape[-1]
-    P, K = math.prod(out), w[..., 0].size
-    per_sample = P * max(K, F) * x.dtype.itemsize
-    ctx.chunks = chunks = _chunking.chunks(len(x), per_sample, tuning.CONV_SPLIT_CHUNK_BYTES,
-                                           tuning.CHUNKS_MULTIPLE)
-    keep = is_grad_enabled() and len(x) * P * K * x.dtype.itemsize <= tuning.CONV_KEEP_COLS_BYTES
-    gemm_rows = tuning.GEMM_ROWS
-    cols = [None] * len(chunks)
-    y = workspace.empty((len(x),) + out + (F,), x.dtype)
+def _forward_chunks(x, w, geom, out, chunks, keep, block_rows, epilogue, epilogue_per_block,
+                    parts):
+    """y = cols @ W over ``chunks`` of the batch ([(start, stop)]), the one loop behind
+    every Conv forward: per chunk its columns, the product in blocks of at most
+    ``block_rows`` rows, and ``epilogue`` on each block (``epilogue_per_block``) or on the
+    chunk's whole piece; the chunks shared by ``parts`` threads (ops/_chunking.py).
+    Returns (y, the chunks' columns as (rows, K) matrices when ``keep``, else None)."""
+    strides, pads, dilation = geom
+    ksize, F, K, P = w.shape[:-2], w.shape[-1], w[..., 0].size, math.prod(out)
+    y = workspace.empty((len(x),) + tuple(out) + (F,), np.result_type(x, w))
     y2, w2 = y.reshape(-1, F), w.reshape(-1, F)
+    cols = [None] * len(chunks)
 
     def chunk(j):
         i, e = chunks[j]
@@ -271,14 +261,15 @@ def _split_forward(ctx, x, w, out, epilogue):
         if keep:
             cols[j] = c
         piece = y2[i * P:e * P]
-        for r in range(0, len(c), gemm_rows):
-            np.matmul(c[r:r + gemm_rows], w2, out=piece[r:r + gemm_rows])
-        if epilogue is not None:
+        for r in range(0, len(c), block_rows):
+            np.matmul(c[r:r + block_rows], w2, out=piece[r:r + block_rows])
+            if epilogue is not None and epilogue_per_block:
+                epilogue(piece[r:r + block_rows])
+        if epilogue is not None and not epilogue_per_block:
             epilogue(piece)
 
-    _chunking.each_chunk(chunk, len(chunks), split_parallelism())
-    ctx.save_for_backward(x, w, cols if keep else None)
-    return y
+    _chunking.each_chunk(chunk, len(chunks), parts)
+    return y, (cols if keep else None)
 
 
 def _split_backward(ctx, gy, x, w, cols, need_x, need_w, relu_y=None, bias_grad=False):
@@ -538,7 +529,7 @@ def _conv_transpose_low_pad(k, s, padding, output_padding, d):
     return k_eff - 1 - left
 
 
-def conv_transpose(inputs, kernel, strides, padding="valid", output_padding=None,
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None,
                    data_format=None, dilation_rate=1):
     """Transposed convolution (keras.ops.conv_transpose), the adjoint of ``conv``.
 
