@@ -70,7 +70,7 @@ def require_data(x, y, method, needs_y):
         raise ValueError(f"{method}: `x` is None; expected the input data (an array, a list or "
                          f"dict of arrays, a generator or a dataset). Received: x=None")
     from_arrays = not (hasattr(x, "__next__") or (hasattr(x, "__iter__") and not isinstance(
-        x, (np.ndarray, list, tuple, dict)) and not hasattr(x, "data")))
+        x, (np.ndarray, list, tuple, dict, Tensor))))
     if needs_y and y is None and from_arrays:
         raise ValueError(f"{method}: `y` is None, but the model was compiled with a loss, which "
                          f"needs targets. Pass y (or give x as a generator or dataset yielding "

@@ -406,6 +406,9 @@ def test_train_and_validation_losses_agree_for_saturated_sigmoid():
     train_loss = model.train_on_batch(x, y)  # the loss before the (zero-size) update
     test_loss = model.test_on_batch(x, y)
     history = model.fit(x, y, validation_data=(x, y), epochs=1, batch_size=4, verbose=0)
+    z = x.astype(np.float64) * 1000.0  # the logits: -log sigmoid(z) = softplus(-z), exactly
+    exact = np.mean(np.logaddexp(0, z) - y * z)
+    assert train_loss == pytest.approx(exact, rel=1e-5)  # (clipped probabilities give 8.06)
     assert test_loss == pytest.approx(train_loss, rel=1e-6)
     assert history.history["val_loss"][0] == pytest.approx(history.history["loss"][0], rel=1e-6)
     assert model.evaluate(x, y, verbose=0) == pytest.approx(train_loss, rel=1e-6)
@@ -418,7 +421,11 @@ def test_softmax_outputs_give_equal_train_and_test_losses():
     model.layers[0].set_weights([w, np.zeros(K, np.float32)])
     x, _ = _xy()
     y = _labels()
-    assert model.test_on_batch(x, y) == pytest.approx(model.train_on_batch(x, y), rel=1e-6)
+    z = x.astype(np.float64) @ w
+    exact = np.mean(np.log(np.exp(z - z.max(1, keepdims=True)).sum(1)) + z.max(1) - z[np.arange(N), y])
+    train_loss = model.train_on_batch(x, y)
+    assert train_loss == pytest.approx(exact, rel=1e-5)  # from the logits, not clipped at 16.1
+    assert model.test_on_batch(x, y) == pytest.approx(train_loss, rel=1e-6)
 
 
 def test_unsaturated_bce_matches_keras():
