@@ -14,9 +14,15 @@ class Model(Trainer, Layer):
     """Base class of models. ``Model(inputs, outputs)`` builds a Functional model."""
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
+        if len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs:
             from .functional import Functional
-            return super().__new__(Functional)
+            if cls is Model:
+                return super().__new__(Functional)
+            if not issubclass(cls, Functional):
+                # A subclass of Model made with (inputs, outputs), as in Keras's guides
+                # (a custom train_step on a Functional graph): the same class with
+                # Functional mixed in, so its own methods override Functional's.
+                return super().__new__(_functional_subclass(cls))
         return super().__new__(cls)
 
     def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
@@ -79,10 +85,15 @@ class Model(Trainer, Layer):
     def from_config(cls, config, custom_objects=None):
         """A Functional config (with ``layers``, ``input_layers``, ``output_layers``) builds a
         Functional model, as Keras's ``Model.from_config``; else ``cls(**config)``."""
-        if cls is Model and isinstance(config, dict) and \
-                {"layers", "input_layers", "output_layers"} <= set(config):
+        if isinstance(config, dict) and {"layers", "input_layers", "output_layers"} <= set(config) \
+                and (cls is Model or "__init__" not in vars(cls)):
             from .functional import Functional
-            return Functional.from_config(config, custom_objects)
+            graph = Functional.from_config(config, custom_objects)
+            if cls is Model:
+                return graph
+            # A Model subclass made from (inputs, outputs): the same graph, in that class.
+            return cls(graph._input_struct, graph._output_struct, name=graph.name,
+                       trainable=graph.trainable)
         return cls(**config)
 
     def get_compile_config(self):
@@ -121,3 +132,16 @@ class Model(Trainer, Layer):
         """Load weights by path and shape; mismatches raise unless ``skip_mismatch``."""
         from ..saving import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+
+_FUNCTIONAL_SUBCLASSES = {}
+
+
+def _functional_subclass(cls):
+    """``cls`` with ``Functional`` after it in the method order (made once per class)."""
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        from .functional import Functional
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional),
+                                           {"__module__": cls.__module__,
+                                            "__qualname__": cls.__qualname__})
+    return _FUNCTIONAL_SUBCLASSES[cls]

@@ -181,7 +181,9 @@ class Trainer:
 
     # ---- one step ---------------------------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Total loss: weighted per-output losses plus the layers' regularization losses."""
+        """The total loss, a scalar Tensor (Keras's contract): the weighted per-output
+        losses of ``compile`` plus the layers' losses (``model.losses``). A custom
+        ``train_step`` calls it and then ``loss.backward()``."""
         y_true_flat = flatten_arrays(y) if isinstance(y, (list, dict)) else [y]
         y_pred_flat = _flatten(y_pred)
         if self._loss_fns is None:
@@ -189,6 +191,8 @@ class Trainer:
         if len(y_true_flat) != len(y_pred_flat):
             raise ValueError(f"The model has {len(y_pred_flat)} outputs but {len(y_true_flat)} "
                              "targets were given")
+        if not self._metrics_built:  # (so that a custom train_step finds self.metrics)
+            self._flat_outputs(y, y_pred)
         total, parts = None, []
         for i, (yt, yp) in enumerate(zip(y_true_flat, y_pred_flat)):
             fn = self._loss_fns[i]
@@ -206,19 +210,28 @@ class Trainer:
             for r in reg:
                 total = total + r
             self._clear_activity_losses()
-        return total, parts
+        self._loss_parts = parts  # per output, for the per-output loss trackers
+        return total
 
     def _clear_activity_losses(self):
         self._clear_losses()  # (they are in the loss: let their graphs go now)
 
-    def train_step(self, x, y, sample_weight=None):
+    def train_step(self, data):
+        """One optimizer step on a batch, ``data`` = ``(x, y)`` or ``(x, y, sample_weight)``;
+        returns the logs. Override it to change what ``fit`` does, as in Keras (PyTorch
+        backend): ``self(x, training=True)``, ``self.compute_loss(...)``,
+        ``loss.backward()``, ``self.optimizer.apply(grads, weights)``,
+        ``self.compute_metrics(...)``; see examples/custom_train_step.py."""
+        x, y, sample_weight = unpack(data)
         for v in self.trainable_weights:
             v.grad = None
         y_pred = self(x, training=True)
         # Read after the forward pass: a layer built lazily by it has its weights now.
         variables = self.trainable_weights
         y_flat, y_pred_flat = self._flat_outputs(y, y_pred)
-        loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        self._loss_parts = []
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=True)
+        parts = self._loss_parts
         # A LossScaleOptimizer scales the loss here and unscales the gradients in apply.
         scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
         with get_strategy(self).synchronize_gradients(variables):
@@ -228,13 +241,38 @@ class Trainer:
         self._update_metrics(loss, parts, y_flat, y_pred_flat, sample_weight)
         return self._logs()
 
-    def test_step(self, x, y, sample_weight=None):
+    def test_step(self, data):
+        """Loss and metrics of one batch ``data`` (as ``train_step``'s), without training."""
+        x, y, sample_weight = unpack(data)
         with no_grad():
             y_pred = self(x, training=False)
             y_flat, y_pred_flat = self._flat_outputs(y, y_pred)
-            loss, parts = self.compute_loss(x, y, y_pred, sample_weight, training=False)
-        self._update_metrics(loss, parts, y_flat, y_pred_flat, sample_weight)
+            self._loss_parts = []
+            loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._update_metrics(loss, self._loss_parts, y_flat, y_pred_flat, sample_weight)
         return self._logs()
+
+    def predict_step(self, data):
+        """The model's outputs for one batch ``data`` (``x`` or ``(x,)``); ``predict`` calls it."""
+        x, _, _ = unpack(data)
+        return self(x, training=False)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics with a batch and return ``get_metrics_result()``.
+        (The loss tracker, ``self.metrics[0]``, is the caller's to update, as in Keras.)"""
+        y_flat, y_pred_flat = self._flat_outputs(y, y_pred)
+        for i, _, m in self._compiled_metrics:
+            m.update_state(y_flat[i], y_pred_flat[i].data, sample_weight=sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self):
+        """``{name: value}`` of the loss tracker and every compiled metric: a step's logs."""
+        return self._logs()
+
+    def zero_grad(self):
+        """Clear the gradients of the trainable weights (before a custom step's backward)."""
+        for v in self.trainable_weights:
+            v.grad = None
 
     def _flat_outputs(self, y, y_pred):
         """(targets, predictions) as flat lists; the losses and metrics are built on the first."""
@@ -335,7 +373,7 @@ class Trainer:
                 for step, (xb, yb, swb) in batches:
                     callbacks.on_train_batch_begin(step)
                     with self._owning_cores():
-                        logs = strategy.reduce_logs(self, self.train_step(xb, yb, swb))
+                        logs = strategy.reduce_logs(self, self.train_step(_step_data(xb, yb, swb)))
                     self._steps_done = step + 1
                     callbacks.on_train_batch_end(step, logs)
                     if self.stop_training or interrupt.requested:
@@ -396,7 +434,7 @@ class Trainer:
         for step, (xb, yb, swb) in enumerate(data):
             cbs.on_test_batch_begin(step)
             with self._owning_cores():
-                logs = strategy.reduce_logs(self, self.test_step(xb, yb, swb))
+                logs = strategy.reduce_logs(self, self.test_step(_step_data(xb, yb, swb)))
             cbs.on_test_batch_end(step, logs)
         if getattr(data, "ran_out", False):
             warn_ran_out(f"evaluate got fewer batches than steps={steps}")
@@ -424,7 +462,7 @@ class Trainer:
         for step, (xb, _, _) in enumerate(data):
             cbs.on_predict_batch_begin(step)
             with no_grad(), self._owning_cores():
-                out = self(xb, training=False)
+                out = self.predict_step((xb,))
             outs.append([t.data for t in _flatten(out)])
             cbs.on_predict_batch_end(step, {"outputs": outs[-1]})
         if getattr(data, "ran_out", False):
@@ -446,7 +484,7 @@ class Trainer:
         if self._metrics_built:
             self.reset_metrics()
         with self._owning_cores():
-            logs = self.train_step(_arrays(x), _arrays(y), sample_weight)
+            logs = self.train_step(_step_data(_arrays(x), _arrays(y), sample_weight))
         return logs if return_dict else _logs_to_list(self, logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -457,7 +495,7 @@ class Trainer:
         if self._metrics_built:
             self.reset_metrics()
         with self._owning_cores():
-            logs = self.test_step(_arrays(x), _arrays(y), sample_weight)
+            logs = self.test_step(_step_data(_arrays(x), _arrays(y), sample_weight))
         return logs if return_dict else _logs_to_list(self, logs)
 
     def predict_on_batch(self, x):
@@ -588,6 +626,12 @@ def _check_targets(y, out_shape, loss_fn, method, output_name):
         if y.ndim == len(out_shape) and y.shape[-1] != classes:
             raise ValueError(f"{method}: targets of shape {y.shape} do not match the output "
                              f"'{output_name}' of shape {out_shape} (last dimensions {y.shape[-1]} != {classes})")
+
+
+def _step_data(x, y, sample_weight):
+    """A step's ``data`` as Keras passes it: ``(x, y)``, or ``(x, y, sample_weight)`` when
+    there are sample weights (so a custom ``train_step`` can write ``x, y = data``)."""
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
 
 
 def _as_loss_object(fn, activation=None):

@@ -45,7 +45,7 @@ def grads(out):
         with shendu.no_grad():
             model(x[:1])
         y_pred = model(shard[0], training=True)
-        loss, _ = model.compute_loss(shard[0], shard[1], y_pred)
+        loss = model.compute_loss(shard[0], shard[1], y_pred)
         with strategy.synchronize_gradients(variables):
             loss.backward()
     if dist.rank() == 0:

@@ -1,0 +1,97 @@
+"""Keras's step contract: train_step(data)/test_step(data)/predict_step(data) overridable,
+compute_loss returns a scalar, compute_metrics/get_metrics_result, zero_grad, and a Model
+subclass made from (inputs, outputs)."""
+import numpy as np
+import pytest
+
+import shendu
+import shendu as keras
+from shendu import layers
+
+
+def _xy(n=32):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, 4)).astype(np.float32)
+    return x, (x.sum(1, keepdims=True) > 0).astype(np.float32)
+
+
+def test_model_subclass_from_inputs_outputs_is_functional():
+    class Custom(keras.Model):
+        def marker(self):
+            return "custom"
+    inputs = keras.Input((4,))
+    model = Custom(inputs, layers.Dense(1, name="d")(inputs), name="c")
+    assert isinstance(model, Custom) and isinstance(model, keras.models.Functional)
+    assert type(model).__name__ == "Custom" and model.marker() == "custom"
+    assert model.get_layer("d").output is model.output and model.count_params() == 5
+    assert type(Custom(inputs, model.output)) is type(model)
+    again = Custom.from_config(model.get_config())
+    assert type(again) is type(model) and again.count_params() == 5
+
+
+def test_default_steps_follow_the_data_contract():
+    x, y = _xy()
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(inputs))
+    model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    logs = model.train_step((x, y))
+    assert set(logs) == {"loss", "accuracy"}
+    logs = model.test_step((x, y, np.ones(len(x), np.float32)))
+    assert set(logs) == {"loss", "accuracy"}
+    pred = model.predict_step((x,))
+    np.testing.assert_allclose(pred.numpy(), model.predict(x, verbose=0), rtol=1e-6)
+    loss = model.compute_loss(y=y, y_pred=model(x))
+    assert isinstance(loss, shendu.Tensor) and loss.shape == ()
+
+
+def test_overridden_predict_step_is_used_by_predict():
+    class Doubled(keras.Model):
+        def predict_step(self, data):
+            return super().predict_step(data) * 2.0
+    inputs = keras.Input((4,))
+    model = Doubled(inputs, layers.Dense(1)(inputs))
+    x, _ = _xy(8)
+    np.testing.assert_allclose(model.predict(x, verbose=0), 2.0 * model(x).numpy(), rtol=1e-6)
+
+
+def test_overridden_train_step_trains_and_metrics_are_ready_after_compute_loss():
+    seen = {}
+
+    class Manual(keras.Model):
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            seen["names"] = [m.name for m in self.metrics]
+            loss.backward()
+            weights = self.trainable_weights
+            self.optimizer.apply([w.grad for w in weights], weights)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss.numpy())
+                else:
+                    metric.update_state(y, y_pred.numpy())
+            return {m.name: m.result() for m in self.metrics}
+    shendu.utils.set_random_seed(0)
+    x, y = _xy(128)
+    inputs = keras.Input((4,))
+    model = Manual(inputs, layers.Dense(1, activation="sigmoid")(inputs))
+    model.compile(keras.optimizers.SGD(0.5), "binary_crossentropy", metrics=["accuracy"])
+    hist = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
+    assert seen["names"] == ["loss", "accuracy"]
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert hist.history["accuracy"][-1] > 0.9
+
+
+def test_compute_metrics_updates_only_the_compiled_metrics():
+    x, y = _xy()
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(inputs))
+    model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    model.compute_loss(y=y, y_pred=model(x))
+    result = model.compute_metrics(x, y, model(x))
+    assert result == model.get_metrics_result()
+    assert result["loss"] == 0.0 and 0.0 <= result["accuracy"] <= 1.0
+    accuracy = float(np.mean((model.predict(x, verbose=0) > 0.5) == y))
+    assert result["accuracy"] == pytest.approx(accuracy)
