@@ -211,3 +211,21 @@ def test_new_variables_keep_the_state_of_every_optimizer(cls):
     assert own.keys() == ref.get_state().keys()
     for k, v in ref.get_state().items():
         np.testing.assert_array_equal(own[k], v)
+
+
+def test_the_build_pass_leaves_no_state_behind():
+    # fit builds a lazy model with one inference pass over one sample: a stateful RNN must
+    # not keep that pass's states (of batch size 1), nor a layer its activity loss.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 5, 3)).astype("float32"), rng.integers(0, 2, 32)
+    keras.utils.set_random_seed(8)
+    lstm = layers.LSTM(4, stateful=True)
+    model = keras.Sequential([lstm, layers.Dense(2, activation="softmax",
+                                                 activity_regularizer="l2")])
+    model.compile(optimizer=Adam(0.01), loss="sparse_categorical_crossentropy")
+    seen = []
+    probe = keras.callbacks.LambdaCallback(on_train_begin=lambda logs: seen.append(
+        (lstm.states, [list(l._losses) for l in model._all_layers()])))
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[probe])
+    assert seen == [(None, [[] for _ in model._all_layers()])]
+    assert [s.shape for s in lstm.states] == [(8, 4), (8, 4)]
