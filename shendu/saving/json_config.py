@@ -71,8 +71,10 @@ def _with_modules(config):
 
 
 def _layer_module(layer):
+    """Keras's ``module`` key: "keras.layers" for shendu's own layers, else the defining
+    module of a user's class (written for Keras's sake; shendu never imports it)."""
     cls = type(layer)
-    return "keras.layers" if cls not in _NAMES else cls.__module__
+    return "keras.layers" if cls.__module__.startswith("shendu.") else cls.__module__
 
 
 def keras_config(layer):

@@ -128,3 +128,16 @@ def test_sequential_json_keeps_the_input_dtype_and_shape():
     assert first["config"]["batch_shape"] == [None, 5]
     clone = shendu.models.model_from_json(model.to_json())
     assert clone.input.dtype == np.dtype("int32") and clone.output_shape == (None, 5, 3)
+
+
+def test_registered_custom_layer_keeps_its_module_and_name():
+    @shendu.saving.register_keras_serializable(package="json_demo")
+    class Twice(shendu.layers.Layer):
+        def call(self, x):
+            return x * 2.0
+    model = shendu.Sequential([shendu.Input((3,)), Twice(name="twice"), shendu.layers.Dense(2)])
+    entry = json.loads(model.to_json())["config"]["layers"][1]
+    assert (entry["module"], entry["class_name"], entry["registered_name"]) == \
+        (__name__, "Twice", "json_demo>Twice")
+    clone = shendu.models.model_from_json(model.to_json())
+    assert type(clone.get_layer("twice")) is Twice
