@@ -16,7 +16,7 @@ from . import testing  # noqa: F401
 from . import datasets  # noqa: F401
 from . import (activations, constraints, initializers, layers, regularizers,  # noqa: F401,E402
                losses, metrics, optimizers, callbacks, utils, models, data, saving)
-from .layers import Input, InputLayer  # noqa: F401,E402
+from .layers import Input, InputLayer, InputSpec, KerasTensor, Layer  # noqa: F401,E402
 from .models import Model, Sequential  # noqa: F401,E402
 
 # Keras's smaller namespaces, imported on first use so that `import shendu` stays fast.

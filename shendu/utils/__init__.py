@@ -27,7 +27,7 @@ _LAZY = {
     "image_dataset_from_directory": ".dataset_utils", "split_dataset": ".dataset_utils",
     "text_dataset_from_directory": ".dataset_utils",
     "timeseries_dataset_from_array": ".dataset_utils",
-    "get_file": ".file_utils",
+    "get_file": ".file_utils", "get_source_inputs": ".graph_utils",
     "array_to_img": ".image_utils", "img_to_array": ".image_utils", "load_img": ".image_utils",
     "save_img": ".image_utils",
     "model_to_dot": ".model_visualization", "plot_model": ".model_visualization",
