@@ -22,7 +22,8 @@ def serialize_layer(layer):
     from ..models.functional import Functional
     from ..models.sequential import Sequential
     cls = type(layer)
-    if isinstance(layer, Functional) and cls is Functional:
+    if isinstance(layer, Functional) and cls.get_config is Functional.get_config:
+        # (also a Model subclass made from (inputs, outputs) that keeps Functional's config)
         config = functional_get_config(layer)
     elif isinstance(layer, Sequential) and cls is Sequential:
         config = sequential_get_config(layer)
@@ -114,13 +115,23 @@ def config_depth(tree):
     return deepest
 
 
+def _policy_name(dtype):
+    """A dtype name, or the name in Keras's ``DTypePolicy`` object (mixed policies too)."""
+    if isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy" and \
+            isinstance(dtype.get("config"), dict):
+        dtype = dtype["config"].get("name")
+    if not isinstance(dtype, str):
+        return None
+    return {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}.get(dtype, dtype)
+
+
 def check_config_tree(tree, where="config", depth=0):
     """Refuse values a config should never hold (non-numeric dtypes), recursively."""
     if depth > MAX_CONFIG_DEPTH:
         raise UnsafeFileError(f"{where}: nested too deeply")
     if isinstance(tree, dict):
         for k, v in tree.items():
-            if k == "dtype" and v is not None and (not isinstance(v, str) or v not in _ALLOWED_DTYPES):
+            if k == "dtype" and v is not None and _policy_name(v) not in _ALLOWED_DTYPES:
                 raise UnsafeFileError(f"{where}: dtype {v!r} is not allowed (numeric dtypes only)")
             check_config_tree(v, f"{where}.{k}", depth + 1)
     elif isinstance(tree, list):

@@ -95,3 +95,19 @@ def test_compute_metrics_updates_only_the_compiled_metrics():
     assert result["loss"] == 0.0 and 0.0 <= result["accuracy"] <= 1.0
     accuracy = float(np.mean((model.predict(x, verbose=0) > 0.5) == y))
     assert result["accuracy"] == pytest.approx(accuracy)
+
+
+def test_model_subclass_from_inputs_outputs_saves_and_loads(tmp_path):
+    class Saved(keras.Model):
+        def train_step(self, data):
+            return super().train_step(data)
+    inputs = keras.Input((3,))
+    model = Saved(inputs, layers.Dense(2)(inputs))
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 3), np.float32), np.zeros((4, 2), np.float32), verbose=0)
+    path = tmp_path / "saved.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, custom_objects={"Saved": Saved})
+    assert isinstance(loaded, Saved)
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -141,3 +141,12 @@ def test_registered_custom_layer_keeps_its_module_and_name():
         (__name__, "Twice", "json_demo>Twice")
     clone = shendu.models.model_from_json(model.to_json())
     assert type(clone.get_layer("twice")) is Twice
+
+
+def test_dtype_policies_are_checked():
+    doc = json.loads(_sequential(shendu).to_json())
+    doc["config"]["layers"][1]["config"]["dtype"]["config"]["name"] = "object"
+    with pytest.raises(UnsafeFileError, match="dtype 'object' is not allowed"):
+        shendu.models.model_from_json(json.dumps(doc))
+    doc["config"]["layers"][1]["config"]["dtype"]["config"]["name"] = "mixed_float16"
+    assert shendu.models.model_from_json(json.dumps(doc)).get_layer("conv") is not None
