@@ -79,16 +79,40 @@ def require_data(x, y, method, needs_y):
 
 def standardize_inputs(model, x, method):
     """A one-element list for a model of one input is that input (Keras reads it so); more
-    arrays than the model has inputs is an error naming both counts."""
+    arrays than the model has inputs is an error naming both counts, and so is a dict
+    whose keys are not the one input's name."""
+    n_inputs = _input_count(model)
+    if isinstance(x, dict) and n_inputs == 1 and not hasattr(model, "input_names"):
+        name = model.inputs[0].name
+        if list(x) != [name]:
+            raise ValueError(f"{method}: model '{model.name}' has one input, '{name}'; a dict `x` "
+                             f"must have that one key. Received keys {list(x)}")
+        return x[name]
     if not isinstance(x, (list, tuple)) or not x or not all(hasattr(v, "shape") for v in x):
         return x
-    n_inputs = _input_count(model)
     if n_inputs != 1:
         return x
     if len(x) == 1:
         return x[0]
     raise ValueError(f"{method}: model '{model.name}' expects 1 input, received {len(x)} arrays "
                      f"(shapes {[tuple(np.shape(v)) for v in x]})")
+
+
+def standardize_targets(model, y, method):
+    """Targets in a dict are matched to the outputs by name (Keras's rule), never by the
+    dict's order; a key that names no output, or an output left without one, fails."""
+    names = getattr(model, "output_names", None)
+    if not isinstance(y, dict) or not names:
+        return y
+    unknown = [k for k in y if k not in names]
+    missing = [n for n in names if n not in y]
+    if unknown or missing:
+        raise ValueError(f"{method}: the keys of `y` must be the output names of model "
+                         f"'{model.name}', {list(names)}. Received keys {list(y)}"
+                         + (f"; unknown: {unknown}" if unknown else "")
+                         + (f"; missing: {missing}" if missing else ""))
+    ordered = [y[n] for n in names]
+    return ordered[0] if len(ordered) == 1 else ordered
 
 
 def _input_count(model):

@@ -27,6 +27,14 @@ def _to_numpy(x):
     return np.asarray(x)
 
 
+def _arrays_of(part, label):
+    try:
+        return _to_numpy(part)
+    except ValueError as err:  # ragged nested lists: NumPy's message names no argument
+        raise ValueError(f"`{label}` cannot be made into an array (are its rows of different "
+                         f"lengths?): {err}") from None
+
+
 def flatten_arrays(x):
     if x is None:
         return []
@@ -54,6 +62,9 @@ def unpack(batch):
     """
     if isinstance(batch, list):
         batch = tuple(batch)
+    if batch is None or (isinstance(batch, tuple) and batch and batch[0] is None):
+        raise ValueError("The data yielded a batch whose x is None; expected x, (x, y) or "
+                         f"(x, y, sample_weight) with arrays. Received: {batch!r}")
     if isinstance(batch, tuple):
         if len(batch) == 1:
             return batch[0], None, None
@@ -69,7 +80,8 @@ class ArrayAdapter:
     """Batches of in-memory arrays, reshuffled each epoch from shendu's generator."""
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
-        self.x, self.y, self.sample_weight = _to_numpy(x), _to_numpy(y), _to_numpy(sample_weight)
+        self.x, self.y, self.sample_weight = (_arrays_of(x, "x"), _arrays_of(y, "y"),
+                                              _arrays_of(sample_weight, "sample_weight"))
         sizes = {}
         for label, part in (("x", self.x), ("y", self.y), ("sample_weight", self.sample_weight)):
             for i, arr in enumerate(flatten_arrays(part)):

@@ -331,6 +331,7 @@ class Trainer:
                                               shuffle, verbose)
         _checks.require_data(x, y, "fit", needs_y=self._loss_arg is not None)
         x = _checks.standardize_inputs(self, x, "fit")
+        y = _checks.standardize_targets(self, y, "fit")
         epochs = _config.capped_epochs(epochs)  # keras.config.set_max_epochs, for debugging
         if validation_split and validation_data is None:
             if not isinstance(x, (np.ndarray, Tensor, list, dict)):
@@ -418,6 +419,7 @@ class Trainer:
         verbose = _checks.check_verbose(verbose)
         _checks.require_data(x, y, "evaluate", needs_y=self._loss_arg is not None)
         x = _checks.standardize_inputs(self, x, "evaluate")
+        y = _checks.standardize_targets(self, y, "evaluate")
         data = make_adapter(x, y, sample_weight, batch_size, shuffle=False,
                             steps=_config.capped_steps(steps))
         if hasattr(data, "x") and not _internal:
@@ -477,6 +479,7 @@ class Trainer:
         self._require_compiled("train_on_batch")
         _checks.require_data(x, y, "train_on_batch", needs_y=self._loss_arg is not None)
         x = _checks.standardize_inputs(self, x, "train_on_batch")
+        y = _checks.standardize_targets(self, y, "train_on_batch")
         if class_weight is not None:
             sample_weight = _checks.class_weights_to_sample_weight(y, class_weight, sample_weight,
                                                                    self._num_classes(x))
@@ -491,6 +494,7 @@ class Trainer:
         self._require_compiled("test_on_batch")
         _checks.require_data(x, y, "test_on_batch", needs_y=self._loss_arg is not None)
         x = _checks.standardize_inputs(self, x, "test_on_batch")
+        y = _checks.standardize_targets(self, y, "test_on_batch")
         self._check_data(x, y, "test_on_batch", sample_weight)
         if self._metrics_built:
             self.reset_metrics()
@@ -543,6 +547,10 @@ class Trainer:
         outs = self._known_output_shapes(x)
         if outs is None:
             return
+        if len(flatten_arrays(y)) != len(outs):
+            raise ValueError(f"{method}: model '{self.name}' has {len(outs)} output(s) "
+                             f"{self._output_names(len(outs))}, but {len(flatten_arrays(y))} "
+                             f"target array(s) were given")
         if self._loss_fns is None:
             self._resolve_losses(len(outs))
         for k, (yt, os_) in enumerate(zip(flatten_arrays(y), outs)):
@@ -578,6 +586,7 @@ class Trainer:
         method = "fit (validation_data)"
         _checks.require_data(vx, vy, method, needs_y=self._loss_arg is not None)
         vx = _checks.standardize_inputs(self, vx, method)
+        vy = _checks.standardize_targets(self, vy, method)
         val = make_adapter(vx, vy, vsw, batch_size, shuffle=False)
         if hasattr(val, "x"):
             if hasattr(data, "x"):
@@ -679,6 +688,8 @@ def _logs_to_list(model, logs):
 
 
 def _validation_tuple(validation_data):
+    if isinstance(validation_data, list):
+        validation_data = tuple(validation_data)  # Keras reads a list as a tuple
     if isinstance(validation_data, tuple):
         if len(validation_data) == 2:
             return validation_data[0], validation_data[1], None

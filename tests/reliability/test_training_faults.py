@@ -94,6 +94,17 @@ def _two_inputs():
     return model
 
 
+def _two_outputs():
+    a = keras.Input((D,))
+    model = keras.Model(a, [layers.Dense(2, name="o1")(a), layers.Dense(1, name="o2")(a)])
+    model.compile("sgd", "mse")
+    return model
+
+
+def _fit_two_outputs(y):
+    return _two_outputs().fit(_xy()[0], y, verbose=0)
+
+
 def _duplicate_names():
     inp = keras.Input((D,))
     h = layers.Dense(4, name="dense_same")(inp)
@@ -277,6 +288,29 @@ CASES = [
      ["class_weight", "cat"]),
     ("class_weight_multi_output", lambda t: _fit(class_weight={0: 1.0}, y=[_xy()[1]]), ValueError,
      ["class_weight", "single output"]),
+    ("two_outputs_one_target", lambda t: _fit_two_outputs(_xy()[1]), ValueError,
+     ["2 output", "['o1', 'o2']", "1 target"]),
+    ("y_dict_unknown_output", lambda t: _fit_two_outputs({"o1": _xy()[1], "zz": _xy(k=1)[1]}), ValueError,
+     ["y", "zz", "['o1', 'o2']"]),
+    ("y_dict_missing_output", lambda t: _fit_two_outputs({"o1": _xy()[1]}), ValueError,
+     ["missing", "o2"]),
+    ("dict_x_for_sequential", lambda t: _fit(x={"features": _xy()[0]}), ValueError,
+     ["one input", "features"]),
+    ("ragged_y", lambda t: _fit(y=[[1.0, 2.0]] * (N - 1) + [[1.0]]), ValueError, ["`y`", "lengths"]),
+    ("generator_yields_none", lambda t: _fit(x=iter([None, None]), y=None), ValueError, ["x is None"]),
+    ("class_weight_not_a_dict", lambda t: _fit_clf(class_weight=[1.0, 2.0, 3.0]), ValueError,
+     ["class_weight", "dict", "[1.0, 2.0, 3.0]"]),
+    ("class_weight_nan_value", lambda t: _fit_clf(class_weight={0: float("nan")}), ValueError,
+     ["class_weight", "finite", "nan"]),
+    ("sample_weight_tensor_nan", lambda t: _fit(sample_weight=keras.tensor(_with(np.ones(N), 0, np.nan))),
+     ValueError, ["sample_weight", "NaN"]),
+    ("predict_steps_zero", lambda t: _reg().predict(_xy()[0], steps=0, verbose=0), ValueError, ["steps=0"]),
+    ("evaluate_verbose_five", lambda t: _reg().evaluate(*_xy(), verbose=5), ValueError, ["verbose=5"]),
+    ("initial_epoch_float", lambda t: _fit(initial_epoch=0.5), TypeError, ["initial_epoch=0.5"]),
+    ("hinge_target_shape", lambda t: _fit(model=_reg(loss="hinge"), y=np.zeros((N, 5), np.float32)),
+     ValueError, ["(64, 5)", "(None, 2)"]),
+    ("lr_callable_negative", lambda t: _fit(model=_reg(optimizer=keras.optimizers.SGD(learning_rate=lambda: -1.0))),
+     ValueError, ["learning_rate", "-1.0", "callable"]),
     # ---- learning rates -------------------------------------------------------------------
     ("lr_negative", lambda t: keras.optimizers.SGD(learning_rate=-0.1), ValueError,
      ["learning_rate", "-0.1"]),
@@ -491,6 +525,21 @@ def test_pydataset_yielding_lists_trains_as_tuples():
     for a, b in zip(via_list, twin.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert model.predict(_ListDataset([x]), verbose=0).shape == (N, 2)
+
+
+def test_dict_targets_are_matched_by_output_name_not_by_order():
+    x, _ = _xy()
+    rng = np.random.default_rng(7)
+    y1, y2 = rng.standard_normal((N, 2)).astype(np.float32), rng.standard_normal((N, 1)).astype(np.float32)
+    model = _two_outputs()
+    by_order = model.evaluate(x, [y1, y2], verbose=0)
+    assert model.evaluate(x, {"o2": y2, "o1": y1}, verbose=0) == pytest.approx(by_order, rel=1e-6)
+
+
+def test_validation_data_as_a_list_is_read_as_a_tuple():
+    x, y = _xy()
+    history = _fit(validation_data=[x[:10], y[:10]], epochs=1)
+    assert "val_loss" in history.history
 
 
 def test_learning_rate_zero_is_still_allowed():
