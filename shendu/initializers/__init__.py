@@ -3,6 +3,10 @@
 Each is a callable ``init(shape, dtype) -> ndarray``. Random ones draw from an
 explicit generator: their own ``seed`` if given, else shendu's global generator
 (reset by ``shendu.utils.set_random_seed``), so the same seed gives the same weights.
+
+Random values are drawn in the weight's own dtype (NumPy's generators draw float32 and
+float64 directly) and scaled in place, so a float32 weight needs its own size in
+memory, not a float64 draw plus a cast copy (3x as much).
 """
 import math
 
@@ -10,6 +14,26 @@ import numpy as np
 
 from .._registry import lookup, snake_case
 from ..ops.random import as_generator
+
+
+def _draw_dtype(dtype):
+    """The float type to draw in: float32 for float32 (and float16) weights, else float64."""
+    return np.float32 if np.dtype(dtype) in (np.float32, np.float16) else np.float64
+
+
+def _normal(gen, shape, dtype, stddev=1.0, mean=0.0):
+    x = gen.standard_normal(shape, dtype=_draw_dtype(dtype))
+    x *= stddev
+    x += mean
+    return x.astype(dtype, copy=False)
+
+
+def _uniform(gen, low, high, shape, dtype):
+    """Uniform on [low, high): for float64 the very values of ``gen.uniform(low, high)``."""
+    x = gen.random(shape, dtype=_draw_dtype(dtype))
+    x *= high - low
+    x += low
+    return x.astype(dtype, copy=False)
 
 
 def _fans(shape):
@@ -79,7 +103,7 @@ class RandomNormal(_Seeded):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype=None):
-        return (self._gen().standard_normal(shape) * self.stddev + self.mean).astype(self._dtype(dtype))
+        return _normal(self._gen(), shape, self._dtype(dtype), self.stddev, self.mean)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -91,7 +115,7 @@ class RandomUniform(_Seeded):
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype=None):
-        return self._gen().uniform(self.minval, self.maxval, shape).astype(self._dtype(dtype))
+        return _uniform(self._gen(), self.minval, self.maxval, shape, self._dtype(dtype))
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -105,17 +129,22 @@ class TruncatedNormal(_Seeded):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype=None):
-        return (_truncated(self._gen(), shape) * self.stddev + self.mean).astype(self._dtype(dtype))
+        dtype = self._dtype(dtype)
+        x = _truncated(self._gen(), shape, dtype)
+        x *= self.stddev
+        x += self.mean
+        return x.astype(dtype, copy=False)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-def _truncated(gen, shape):
-    x = gen.standard_normal(shape)
+def _truncated(gen, shape, dtype):
+    draw = _draw_dtype(dtype)
+    x = gen.standard_normal(shape, dtype=draw)
     bad = np.abs(x) > 2
     while bad.any():  # each pass redraws ~5% of what is left: a handful of vector passes
-        x[bad] = gen.standard_normal(int(bad.sum()))
+        x[bad] = gen.standard_normal(int(bad.sum()), dtype=draw)
         bad = np.abs(x) > 2
     return x
 
@@ -141,15 +170,15 @@ class VarianceScaling(_Seeded):
         fan_in, fan_out = _fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         var = self.scale / max(1.0, n)
-        g = self._gen()
+        g, dtype = self._gen(), self._dtype(dtype)
         if self.distribution == "uniform":
             lim = math.sqrt(3 * var)
-            x = g.uniform(-lim, lim, shape)
-        elif self.distribution == "untruncated_normal":
-            x = g.standard_normal(shape) * math.sqrt(var)
-        else:
-            x = _truncated(g, shape) * (math.sqrt(var) / 0.87962566103423978)
-        return x.astype(self._dtype(dtype))
+            return _uniform(g, -lim, lim, shape, dtype)
+        if self.distribution == "untruncated_normal":
+            return _normal(g, shape, dtype, math.sqrt(var))
+        x = _truncated(g, shape, dtype)
+        x *= math.sqrt(var) / 0.87962566103423978
+        return x.astype(dtype, copy=False)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
@@ -232,7 +261,8 @@ class Identity(Initializer):
         self.gain = gain
 
     def __call__(self, shape, dtype=None):
-        return (self.gain * np.eye(*shape)).astype(self._dtype(dtype))
+        dtype = self._dtype(dtype)
+        return (self.gain * np.eye(*shape, dtype=dtype)).astype(dtype, copy=False)
 
     def get_config(self):
         return {"gain": self.gain}

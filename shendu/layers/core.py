@@ -5,6 +5,16 @@ from .. import activations, constraints, initializers, ops, regularizers
 from .layer import KerasTensor, Layer, shape_error
 
 
+def _check_dims(shape, arg):
+    """A shape is a tuple of sizes, each None (unknown) or a non-negative int."""
+    ok = isinstance(shape, (tuple, list)) and all(
+        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 0)
+        for d in shape)
+    if not ok:
+        raise ValueError(f"InputLayer: `{arg}` must be a tuple of sizes, each a non-negative "
+                         f"integer or None, e.g. {arg}=(28, 28, 1). Received: {arg}={shape!r}")
+
+
 class InputLayer(Layer):
     """The entry point of a Functional or Sequential model: holds the input's shape."""
 
@@ -18,7 +28,9 @@ class InputLayer(Layer):
         if batch_shape is None:
             if shape is None:
                 raise ValueError("InputLayer needs a `shape` (one sample's shape, e.g. shape=(28, 28, 1))")
+            _check_dims(shape, "shape")
             batch_shape = (batch_size,) + tuple(shape)
+        _check_dims(batch_shape, "batch_shape")
         self.batch_shape = tuple(batch_shape)
         self._output_tensor = KerasTensor(self.batch_shape, dtype=self.dtype, name=self.name)
         self._output_tensor.node = None

@@ -242,7 +242,8 @@ class Optimizer:
             value = np.asarray(value)
             if key == "learning_rate":
                 if not isinstance(self._learning_rate, _schedules.LearningRateSchedule):
-                    self._learning_rate = float(value)
+                    self._learning_rate = _check_rate(float(value), "learning_rate",
+                                                      "the saved optimizer state")
                 continue
             if value.shape != own[key].shape:
                 raise ValueError(f"Optimizer '{self.name}': state '{key}' has shape "

@@ -483,7 +483,7 @@ class Trainer:
         if class_weight is not None:
             sample_weight = _checks.class_weights_to_sample_weight(y, class_weight, sample_weight,
                                                                    self._num_classes(x))
-        self._check_data(x, y, "train_on_batch", sample_weight)
+        self._check_data(x, y, "train_on_batch", sample_weight, shapes=False)
         if self._metrics_built:
             self.reset_metrics()
         with self._owning_cores():
@@ -495,7 +495,7 @@ class Trainer:
         _checks.require_data(x, y, "test_on_batch", needs_y=self._loss_arg is not None)
         x = _checks.standardize_inputs(self, x, "test_on_batch")
         y = _checks.standardize_targets(self, y, "test_on_batch")
-        self._check_data(x, y, "test_on_batch", sample_weight)
+        self._check_data(x, y, "test_on_batch", sample_weight, shapes=False)
         if self._metrics_built:
             self.reset_metrics()
         with self._owning_cores():
@@ -535,14 +535,15 @@ class Trainer:
             self.optimizer.build(self.trainable_weights)
 
     # ---- checks before the first step --------------------------------------------------------
-    def _check_data(self, x, y, method, sample_weight=None):
+    def _check_data(self, x, y, method, sample_weight=None, shapes=True):
         """Data that cannot train fails before any step: non-numeric or non-finite inputs,
-        targets or weights, targets that cannot match the outputs, misshapen weights."""
+        targets or weights, then (with ``shapes``; the per-batch calls skip it, since it
+        may trace the model) targets that cannot match the outputs and misshapen weights."""
         for part, label in ((x, "x"), (y, "y"), (sample_weight, "sample_weight")):
             if part is not None:
                 _checks.check_numeric(part, label, method)
                 _checks.check_finite(part, label, method)
-        if y is None or method == "predict" or self._loss_arg is None:
+        if y is None or method == "predict" or self._loss_arg is None or not shapes:
             return
         outs = self._known_output_shapes(x)
         if outs is None:

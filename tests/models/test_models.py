@@ -48,7 +48,10 @@ def test_fit_learns_blobs_and_history():
     x, y = _blobs()
     model = keras.Sequential([layers.Dense(16, activation="relu", input_shape=(4,)),
                               layers.Dense(3, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # Adam(0.01): learns the blobs from any seed's initial weights (at the default 0.001,
+    # 15 epochs reach 0.5 to 0.93 accuracy depending on the seed).
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     hist = model.fit(x, y, epochs=15, batch_size=32, verbose=0, validation_split=0.2)
     assert set(hist.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert hist.history["loss"][-1] < hist.history["loss"][0]
@@ -85,7 +88,9 @@ def test_functional_two_inputs_two_outputs_shared_layer_trains():
     xa, y = _blobs(256)
     xb = xa[::-1].copy()
     yr = xa.sum(1, keepdims=True) + xb.sum(1, keepdims=True)
-    model.compile("adam", loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
+    # Adam(0.01): the loss falls well below 0.6x from any seed (at 0.001 it depends on the seed).
+    model.compile(keras.optimizers.Adam(0.01),
+                  loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
                   loss_weights={"cls": 1.0, "reg": 0.1}, metrics={"cls": ["accuracy"]})
     h = model.fit({"a": xa, "b": xb}, [y, yr], epochs=12, batch_size=32, verbose=0)
     assert h.history["loss"][-1] < 0.6 * h.history["loss"][0]

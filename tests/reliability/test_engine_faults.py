@@ -26,6 +26,162 @@ def _built(layer, x):
     return layer
 
 
+def _two_input_model():
+    a, b = shendu.Input((3,), name="a"), shendu.Input((3,), name="b")
+    return shendu.Model([a, b], layers.Add()([layers.Dense(2)(a), layers.Dense(2)(b)]))
+
+
+def _backward_twice():
+    x = shendu.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+
+
+def _stale_graph():
+    w = shendu.Variable(np.ones(2, np.float32), name="w")
+    loss = (w * w).sum()
+    w.assign_add(np.ones(2, np.float32))
+    loss.backward()
+
+
+# (id, call, exception type, words the message must contain, words it must not contain)
+CASES = [
+    # -- constructor arguments: refused at once, quoting what was received
+    ("Dense(0)", lambda: layers.Dense(0), ValueError, ["Dense", "units=0"], []),
+    ("Dense(-3)", lambda: layers.Dense(-3), ValueError, ["units=-3"], []),
+    ("Dense(2.5)", lambda: layers.Dense(2.5), ValueError, ["units=2.5"], []),
+    ("Dense('a')", lambda: layers.Dense("a"), ValueError, ["units='a'"], []),
+    ("Conv2D(kernel_size=0)", lambda: layers.Conv2D(2, kernel_size=0), ValueError,
+     ["Conv2D", "kernel_size=0"], []),
+    ("Conv2D(filters=0)", lambda: layers.Conv2D(0, 3), ValueError, ["filters=0"], []),
+    ("Conv2D(strides=0)", lambda: layers.Conv2D(2, 3, strides=0), ValueError, ["strides=0"], []),
+    ("Conv2D(padding='full')", lambda: layers.Conv2D(2, 3, padding="full"), ValueError,
+     ["padding='full'", "valid"], []),
+    ("Dropout(rate=1.5)", lambda: layers.Dropout(1.5), ValueError, ["Dropout", "rate=1.5"], []),
+    ("Dropout(rate=-0.1)", lambda: layers.Dropout(-0.1), ValueError, ["rate=-0.1"], []),
+    ("Embedding(input_dim=0)", lambda: layers.Embedding(0, 2), ValueError, ["input_dim=0"], []),
+    ("MaxPooling2D(pool_size=0)", lambda: layers.MaxPooling2D(pool_size=0), ValueError,
+     ["MaxPooling2D", "pool_size=0"], []),
+    ("LSTM(units=0)", lambda: layers.LSTM(0), ValueError, ["units=0"], []),
+    ("LSTM(dropout=2.0)", lambda: layers.LSTM(3, dropout=2.0), ValueError, ["dropout=2.0"], []),
+    ("unknown activation", lambda: layers.Dense(2, activation="nope"), ValueError,
+     ["activation", "'nope'", "relu"], []),
+    ("unknown initializer", lambda: layers.Dense(2, kernel_initializer="nope"), ValueError,
+     ["initializer", "'nope'"], []),
+    ("unknown layer keyword", lambda: layers.Dense(2, foo=1), TypeError, ["Dense", "foo"], []),
+    ("Input(shape=(-1,))", lambda: shendu.Input((-1,)), ValueError, ["shape=(-1,)"], []),
+    ("Input(shape=3)", lambda: shendu.Input(3), ValueError, ["shape=3", "tuple"], []),
+    ("Input(shape=(2.5,))", lambda: shendu.Input((2.5,)), ValueError, ["shape=(2.5,)"], []),
+    ("Sequential of a non-layer", lambda: shendu.Sequential([3]), TypeError,
+     ["Sequential", "int"], []),
+    # -- input shapes: the layer, what it expects and what it received
+    ("LSTM on rank-2 input", lambda: layers.LSTM(4)(f32(2, 3)), ValueError,
+     ["'lstm", "LSTM", "3-D", "(2, 3)"], []),
+    ("GRU on rank-2 input", lambda: layers.GRU(4)(f32(2, 3)), ValueError,
+     ["GRU", "3-D", "(2, 3)"], []),
+    ("SimpleRNN on rank-2 input", lambda: layers.SimpleRNN(4)(f32(2, 3)), ValueError,
+     ["SimpleRNN", "3-D", "(2, 3)"], []),
+    ("LSTM with another feature count", lambda: _built(layers.LSTM(4), f32(2, 5, 3))(f32(2, 5, 4)),
+     ValueError, ["LSTM", "(batch, timesteps, 3)", "(2, 5, 4)"], ["(10, 4)", "kernel"]),
+    ("GRU with another feature count", lambda: _built(layers.GRU(4), f32(2, 5, 3))(f32(2, 5, 4)),
+     ValueError, ["GRU", "(batch, timesteps, 3)", "(2, 5, 4)"], ["(10, 4)"]),
+    ("SimpleRNN with another feature count",
+     lambda: _built(layers.SimpleRNN(4), f32(2, 5, 3))(f32(2, 5, 4)),
+     ValueError, ["SimpleRNN", "(batch, timesteps, 3)", "(2, 5, 4)"], ["(10, 4)"]),
+    ("Conv2D on rank-3 input", lambda: layers.Conv2D(2, 3)(f32(2, 5, 5)), ValueError,
+     ["Conv2D", "rank-4", "(2, 5, 5)"], []),
+    ("Conv2D on rank-5 input", lambda: layers.Conv2D(2, 3)(f32(2, 5, 5, 1, 1)), ValueError,
+     ["rank-4", "(2, 5, 5, 1, 1)"], []),
+    ("Conv2D input smaller than its kernel", lambda: layers.Conv2D(2, 5)(f32(2, 3, 3, 1)),
+     ValueError, ["Conv2D", "(2, 3, 3, 1)"], []),
+    ("Conv2D with another channel count",
+     lambda: _built(layers.Conv2D(2, 3), f32(1, 5, 5, 1))(f32(1, 5, 5, 2)), ValueError,
+     ["1 channels", "(1, 5, 5, 2)"], []),
+    ("Conv1D on rank-2 input", lambda: layers.Conv1D(2, 3)(f32(2, 5)), ValueError,
+     ["Conv1D", "rank-3", "(2, 5)"], []),
+    ("Dense on rank-1 input", lambda: layers.Dense(2)(f32(3)), ValueError,
+     ["Dense", "rank >= 2", "(3,)"], []),
+    ("Dense with another feature count", lambda: _built(layers.Dense(2), f32(2, 3))(f32(2, 4)),
+     ValueError, ["Dense", "last dimension 3", "(2, 4)"], []),
+    ("MaxPooling2D on rank-3 input", lambda: layers.MaxPooling2D()(f32(2, 4, 4)), ValueError,
+     ["MaxPooling2D", "rank-4", "(2, 4, 4)"], []),
+    ("AveragePooling2D on rank-2 input", lambda: layers.AveragePooling2D()(f32(2, 4)),
+     ValueError, ["AveragePooling2D", "rank-4", "(2, 4)"], []),
+    ("GlobalAveragePooling2D on rank-2 input", lambda: layers.GlobalAveragePooling2D()(f32(2, 4)),
+     ValueError, ["GlobalAveragePooling2D", "(2, 4)"], []),
+    ("BatchNormalization(axis=5) on rank-2 input",
+     lambda: layers.BatchNormalization(axis=5)(f32(2, 3)), ValueError,
+     ["BatchNormalization", "axis 5", "(2, 3)"], []),
+    ("Reshape to an incompatible size", lambda: layers.Reshape((5,))(f32(2, 3)), ValueError,
+     ["Reshape", "(5,)", "(2, 3)"], []),
+    ("Concatenate of mismatched shapes",
+     lambda: layers.Concatenate()([f32(2, 3), f32(3, 3)]), ValueError,
+     ["Concatenate", "(2, 3)", "(3, 3)"], []),
+    ("Add of mismatched shapes", lambda: layers.Add()([f32(2, 3), f32(2, 4)]), ValueError,
+     ["Add", "(2, 3)", "(2, 4)"], []),
+    ("Sequential model with another feature count",
+     lambda: shendu.Sequential([shendu.Input((3,)), layers.Dense(2, name="d")])(f32(2, 4)),
+     ValueError, ["'d'", "last dimension 3", "(2, 4)"], []),
+    ("Functional model given one input of two", lambda: _two_input_model()(f32(2, 3)),
+     ValueError, ["expects 2 input", "received 1"], []),
+    ("Functional model given a dict without a key",
+     lambda: _two_input_model()({"a": f32(2, 3)}), ValueError, ["missing inputs", "'b'"], []),
+    ("Model(inputs, outputs) of arrays", lambda: shendu.Model(f32(2, 3), f32(2, 3)), TypeError,
+     ["KerasTensor", "ndarray"], []),
+    # -- input values
+    ("Embedding index out of range",
+     lambda: layers.Embedding(5, 2)(np.array([[1, 7]])), IndexError, ["index 7", "size 5"], []),
+    ("Embedding negative index",
+     lambda: layers.Embedding(5, 2)(np.array([[1, -1]])), IndexError, ["index -1", "[0, 5)"], []),
+    ("string input", lambda: layers.Dense(2, name="d")(np.array([["a", "b"]])), TypeError,
+     ["'d'", "Dense", "numeric", "<U1", "strings"], ["ufunc"]),
+    ("complex input", lambda: layers.Dense(2, name="d")(np.ones((2, 3), complex)), TypeError,
+     ["'d'", "complex128", ".real"], []),
+    ("object input", lambda: layers.Dense(2)(np.array([[None, 1]], dtype=object)), TypeError,
+     ["Dense", "object", "numeric"], []),
+    ("complex input to a Functional model",
+     lambda: shendu.Model(*(lambda i: (i, layers.Dense(2)(i)))(shendu.Input((3,))))(
+         np.ones((2, 3), complex)), TypeError, ["complex"], []),
+    # -- weights
+    ("a weight too large for memory", lambda: layers.Dense(10 ** 6, name="huge")(f32(1, 10 ** 6)),
+     MemoryError, ["'huge'", "Dense", "'kernel'", "(1000000, 1000000)", "float32",
+                   "4000000000000 bytes", "3.64 TiB"], ["float64"]),
+    ("set_weights with too few arrays",
+     lambda: _built(layers.Dense(2, name="d"), f32(1, 3)).set_weights([np.zeros((3, 2))]),
+     ValueError, ["'d'", "expects 2", "received 1"], []),
+    ("set_weights with a wrong shape",
+     lambda: _built(layers.Dense(2, name="d"), f32(1, 3)).set_weights(
+         [np.zeros((3, 3)), np.zeros(2)]), ValueError, ["'d'", "d/kernel", "(3, 2)", "(3, 3)"], []),
+    ("Variable.assign of a wrong shape",
+     lambda: shendu.Variable(np.zeros(3, np.float32), name="v").assign(np.zeros(4)), ValueError,
+     ["'v'", "(4,)", "(3,)"], []),
+    # -- autograd
+    ("backward of a non-scalar without a seed",
+     lambda: (shendu.tensor([1.0, 2.0], requires_grad=True) * 2).backward(), RuntimeError,
+     ["non-scalar", "(2,)"], []),
+    ("backward twice", _backward_twice, RuntimeError, ["second time", "retain_graph"], []),
+    ("backward of a tensor without grad", lambda: shendu.tensor([1.0]).sum().backward(),
+     RuntimeError, ["does not require grad"], []),
+    ("requires_grad on an int tensor",
+     lambda: shendu.tensor([1, 2], requires_grad=True), TypeError, ["float", "int64"], []),
+    ("backward after an in-place change of a saved weight", _stale_graph, RuntimeError,
+     ["Multiply", "version 0 -> 1", "'w'"], []),
+]
+
+
+@pytest.mark.parametrize("build, exc, words, absent", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_engine_fault_gives_a_clear_error(build, exc, words, absent):
+    with pytest.raises(exc) as info:
+        build()
+    message = str(info.value)
+    for word in words:
+        assert word in message, message
+    for word in absent:
+        assert word not in message, message
+
+
 # ---- silent bugs ------------------------------------------------------------------------------
 class _SlowDense(layers.Dense):
     """A Dense whose build yields the interpreter mid-way, as a big initialiser does."""

@@ -321,6 +321,9 @@ CASES = [
     ("lr_set_negative_later", lambda t: _set_lr(-1.0), ValueError, ["learning_rate", "-1.0"]),
     ("lr_string", lambda t: keras.optimizers.SGD(learning_rate="fast"), ValueError, ["learning_rate", "fast"]),
     ("lr_schedule_returns_nan", lambda t: _schedule_nan(), ValueError, ["learning_rate", "nan", "Bad"]),
+    ("lr_nan_in_saved_state", lambda t: keras.optimizers.SGD().set_state(
+        {"iterations": np.array(0), "learning_rate": np.array(np.nan)}), ValueError,
+     ["learning_rate", "nan", "saved"]),
     # ---- callbacks and models built wrongly ---------------------------------------------
     ("checkpoint_dir_under_a_file", _checkpoint_under_file, ValueError, ["ModelCheckpoint", "a_file"]),
     ("checkpoint_unknown_format_key", _checkpoint_bad_key, ValueError,
