@@ -184,8 +184,11 @@ class Layer:
         if guard is not None:
             guard(self, shape)
         init = _initializers.get(initializer) or _initializers.Zeros()
-        var = Variable(init, shape=shape, dtype=dtype or self.dtype,
-                       trainable=trainable and self._trainable, name=name)
+        try:
+            var = Variable(init, shape=shape, dtype=dtype or self.dtype,
+                           trainable=trainable and self._trainable, name=name)
+        except MemoryError:
+            raise MemoryError(_weight_too_big_message(self, name, shape, dtype or self.dtype)) from None
         var.trainable = bool(trainable)
         var.path = f"{self.name}/{name}"
         var.regularizer = _regularizers.get(regularizer)
@@ -566,6 +569,16 @@ def _map_structure_shapes(fn, shape):
     if isinstance(shape, dict):
         return {k: _map_structure_shapes(fn, v) for k, v in shape.items()}
     return fn(shape)
+
+
+def _weight_too_big_message(layer, name, shape, dtype):
+    nbytes = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    size = next(f"{nbytes / 2 ** e:.3g} {unit}" for e, unit in
+                ((40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB"), (0, "bytes")) if nbytes >= 2 ** e
+                or e == 0)
+    return (f"Layer '{layer.name}' ({type(layer).__name__}): not enough memory to create weight "
+            f"'{name}' of shape {tuple(shape)} and dtype {np.dtype(dtype).name}, which needs "
+            f"{nbytes} bytes ({size}). Check the layer's arguments and the shape of its input")
 
 
 def _non_numeric_input_message(layer, arr):
