@@ -696,3 +696,29 @@ def test_use_cudnn_and_compute_mask_as_keras():
             assert (ours is None) == (theirs is None)
             if theirs is not None:
                 np.testing.assert_array_equal(ours, np.asarray(theirs))
+
+
+def test_bidirectional_stacked_cells_states_as_keras():
+    keras = pytest.importorskip("keras", reason="the Keras cross-check needs keras")
+    x = _x((2, 5, 3), seed=3).astype(np.float32)
+
+    def make(m):
+        return m.Bidirectional(m.RNN([m.LSTMCell(4), m.SimpleRNNCell(3)], return_state=True))
+    ours, theirs = make(shendu.layers), make(keras.layers)
+    expected = theirs(x)
+    ours(x)
+    ours.set_weights(theirs.get_weights())
+    eager = ours(x)
+    got_shapes, got = _structure(eager)
+    want_shapes = _structure(expected)[0]
+    want_shapes[2], want_shapes[4] = want_shapes[2][0], want_shapes[4][0]  # (Keras's eager list of one)
+    assert got_shapes == want_shapes == [(6,), [(4,), (4,)], (3,), [(4,), (4,)], (3,)]
+    for a, b in zip(got, _structure(expected)[1]):
+        assert np.linalg.norm(a - b) <= 1e-5 * np.linalg.norm(b)
+    sym, ksym = make(shendu.layers)(shendu.Input((5, 3))), theirs(keras.Input((5, 3)))
+    shape_of = lambda t: [shape_of(s) for s in t] if isinstance(t, list) else tuple(t.shape)  # noqa: E731
+    assert shape_of(sym) == shape_of(list(ksym))
+    inp = shendu.Input((5, 3))
+    model = shendu.Model(inp, ours(inp))
+    for a, b in zip(model.predict(x, verbose=0), got):
+        np.testing.assert_array_equal(a, b)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ... import activations, constraints, initializers, ops, regularizers
 from ...autograd.tensor import Tensor
-from ..layer import Layer, _flatten, shape_error
+from ..layer import Layer, _flatten, _map_structure_shapes, _shape_of, shape_error
 from .cells import CELLS, GRUCell, LSTMCell, SimpleRNNCell
 from .stacked_rnn_cells import StackedRNNCells
 from .stacked_rnn_cells import cell_state_sizes as _sizes
@@ -44,6 +44,24 @@ def deserialize_cell(config, custom_objects=None):
     if issubclass(table[name], StackedRNNCells):
         return table[name].from_config(config.get("config", {}), custom_objects)
     return table[name].from_config(config.get("config", {}))
+
+
+def symbolic_call_grouped(layer, symbolic_call, inputs, *args, **kwargs):
+    """``Layer._symbolic_call`` for a layer whose output shapes nest lists (the states of
+    a stack of cells, grouped by cell): one symbolic tensor per array, as the layer call
+    produces them in a Functional model, handed out in the structure an eager call has."""
+    nested = layer.compute_output_shape(_shape_of(inputs))
+    if not (isinstance(nested, list) and any(isinstance(s, list) for s in nested)):
+        return symbolic_call(inputs, *args, **kwargs)
+    leaves = []
+    _map_structure_shapes(leaves.append, nested)
+    layer.__dict__["compute_output_shape"] = lambda input_shape: leaves
+    try:
+        flat = symbolic_call(inputs, *args, **kwargs)
+    finally:
+        del layer.__dict__["compute_output_shape"]
+    tensors = iter(flat)
+    return _map_structure_shapes(lambda shape: next(tensors), nested)
 
 
 class RNN(Layer):
@@ -103,16 +121,7 @@ class RNN(Layer):
         return super().__call__(inputs, *args, **kwargs)
 
     def _symbolic_call(self, inputs, *args, **kwargs):
-        if not (self.return_state and isinstance(self.cell, StackedRNNCells)):
-            return super()._symbolic_call(inputs, *args, **kwargs)
-        # One symbolic tensor per array (the flat list the layer call produces), handed
-        # out grouped by cell as an eager call returns them.
-        self._flat_output_shape = True
-        try:
-            flat = super()._symbolic_call(inputs, *args, **kwargs)
-        finally:
-            self._flat_output_shape = False
-        return [flat[0]] + self.cell.nest_states(flat[1:])
+        return symbolic_call_grouped(self, super()._symbolic_call, inputs, *args, **kwargs)
 
     def _check_input_shape(self, input_shape):
         shape = input_shape[0] if isinstance(input_shape, list) else input_shape
@@ -241,9 +250,7 @@ class RNN(Layer):
         n = getattr(self.cell, "output_size", None) or _sizes(self.cell)[0]
         out = (B, T, n) if self.return_sequences else (B, n)
         if self.return_state:
-            states = [(B, s) for s in _sizes(self.cell)]
-            return [out] + (states if self.__dict__.get("_flat_output_shape")
-                            else self._group_states(states))
+            return [out] + self._group_states([(B, s) for s in _sizes(self.cell)])
         return out
 
     def _rnn_config(self):

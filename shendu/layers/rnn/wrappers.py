@@ -4,7 +4,7 @@ import numpy as np
 from ... import ops
 from ..layer import Layer, shape_error
 from .cells import CELLS
-from .rnn import GRU, LSTM, RNN, SimpleRNN, mask_array
+from .rnn import GRU, LSTM, RNN, SimpleRNN, mask_array, symbolic_call_grouped
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 _RNN_CLASSES = {c.__name__: c for c in (RNN, SimpleRNN, LSTM, GRU)}
@@ -118,6 +118,9 @@ class Bidirectional(Layer):
         if self.return_state:
             return (out if isinstance(out, list) else [out]) + states
         return out
+
+    def _symbolic_call(self, inputs, *args, **kwargs):
+        return symbolic_call_grouped(self, super()._symbolic_call, inputs, *args, **kwargs)
 
     def compute_mask(self, inputs, mask=None):
         if not self.return_sequences or self.return_state or self.merge_mode is None:
