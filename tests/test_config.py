@@ -87,3 +87,18 @@ def test_interactive_logging_off_sends_progress_to_the_logger(capsys, caplog):
     assert sum("loss" in m for m in messages) == 2  # one finished bar per epoch
     model.fit(x, y, batch_size=4, epochs=1, verbose=2)
     assert "loss" in capsys.readouterr().out
+
+
+def test_layers_read_the_global_image_data_format():
+    assert shendu.layers.Conv2D(2, 3).data_format == "channels_last"
+    config.set_image_data_format("channels_first")
+    try:
+        # shendu's conv and pooling layers run channels-last only: the global setting is
+        # refused with a clear error rather than ignored.
+        with pytest.raises(ValueError, match="channels_first.*not supported"):
+            shendu.layers.Conv2D(2, 3)
+        with pytest.raises(ValueError, match="channels_first.*not supported"):
+            shendu.layers.MaxPooling2D()
+        assert shendu.layers.Conv2D(2, 3, data_format="channels_last").data_format == "channels_last"
+    finally:
+        config.set_image_data_format("channels_last")

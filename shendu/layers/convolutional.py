@@ -16,7 +16,7 @@ never touches data. The computation itself is one op (``ops.conv``,
 """
 import numpy as np
 
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import activations, config, constraints, initializers, ops, regularizers
 from ..ops.conv import conv_transpose_output_length
 from .layer import Layer, shape_error
 
@@ -45,8 +45,12 @@ def normalize_padding(padding, layer, allowed=("valid", "same")):
 
 
 def normalize_data_format(data_format, layer):
-    """Only channels-last is implemented: None (the Keras default) means 'channels_last'."""
-    if data_format is None or data_format == "channels_last":
+    """Only channels-last is implemented. None (the Keras default) means the global
+    ``config.image_data_format()``, so ``set_image_data_format("channels_first")`` is
+    refused here clearly instead of running channels-last on channels-first data."""
+    if data_format is None:
+        data_format = config.image_data_format()
+    if data_format == "channels_last":
         return "channels_last"
     if data_format == "channels_first":
         raise ValueError(f"{layer}: data_format='channels_first' is not supported; shendu layers "
