@@ -262,3 +262,18 @@ def test_a_temp_file_of_a_running_save_is_kept(tmp_path):
     live.write_bytes(b"in progress")
     small_model().save(tmp_path / "m.keras")
     assert live.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into read-only folders, so there is no error to check")
+def test_save_into_a_read_only_folder_names_the_users_path(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    os.chmod(folder, 0o500)
+    try:
+        with pytest.raises(PermissionError) as info:
+            small_model().save(folder / "m.keras")
+    finally:
+        os.chmod(folder, 0o700)
+    assert str(folder / "m.keras") in str(info.value) and ".tmp" not in str(info.value)
+    assert os.listdir(folder) == []
