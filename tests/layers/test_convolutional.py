@@ -4,13 +4,8 @@ import pytest
 
 import shendu
 from shendu import layers
+from shendu.testing import normwise_error as rel_err  # ||a - b|| / ||b||
 from shendu.testing import run_layer_test
-
-
-def rel_err(a, b):
-    """Normwise relative error ||a - b|| / ||b||."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
 
 # --- the shared check (output shape, config round trip, training step, float64 gradcheck) ----
