@@ -26,9 +26,10 @@ dropped first. Blocks on loan are not counted: they are in use, and come back (a
 are trimmed to the budget) when their owners are done.
 
 Thread safety: one lock makes taking a free block one step, so two threads
-(``threads.parallel``) never get the same block. Returned blocks are queued without a
-lock (a garbage-collection pass can run a callback at any allocation, even inside the
-lock) and filed at the next ``empty`` call.
+(``threads.parallel``) never get the same block. A returned block is queued, then filed
+(and the pool trimmed to its budget) at once when the lock is free; a garbage-collection
+pass can run the callback at any allocation, even inside the lock, and then the next
+``empty`` call files it.
 """
 import collections
 import math
@@ -58,6 +59,13 @@ def _give_back(ref):
     entry = _LENT.pop(id(ref), None)
     if entry is not None:
         _RETURNED.append(entry[1:])
+        # File it now (and trim to the budget) unless the lock is taken, by another
+        # thread or by this one inside empty(): then the next call files it.
+        if _LOCK.acquire(blocking=False):
+            try:
+                _file_returned()
+            finally:
+                _LOCK.release()
 
 
 def _file_returned():
