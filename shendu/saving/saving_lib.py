@@ -20,7 +20,9 @@ import warnings
 
 import numpy as np
 
+from .. import config as _config
 from . import file_format
+from .registry import custom_objects_in_effect
 from .safe_tensors import UnsafeFileError, decode, encode
 from .serialization import (MAX_CONFIG_DEPTH, NotSerializable, allocation_budget,
                             check_config_tree, config_depth, deserialize_compile,
@@ -316,7 +318,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """
     from ..ops import random as _random
     filepath = os.fspath(filepath)
-    safe_mode = True if safe_mode is None else bool(safe_mode)
+    # keras.config.enable_unsafe_deserialization() turns safe mode off for every load; the
+    # open custom_object_scope()s add their objects (Lambda functions included).
+    safe_mode = _config.in_safe_mode(True if safe_mode is None else safe_mode)
+    custom_objects = custom_objects_in_effect(custom_objects)
     doc, tensors, names = _read_checked(filepath)
     if doc.get("kind") != "model":
         raise UnsafeFileError(f"'{filepath}' holds {doc.get('kind')!r}, not a model: use "

@@ -97,3 +97,21 @@ def test_registered_names():
     assert isinstance(deserialize_keras_object(d), Thrice)
     assert get_registered_name(Twice) == "Twice"
     assert shendu.utils.serialize_keras_object is serialize_keras_object
+
+
+def test_lambda_functions_from_scopes_and_the_unsafe_switch(tmp_path):
+    def double(x):
+        return x * 2
+    model = shendu.Sequential([shendu.Input((2,)), shendu.layers.Lambda(double)])
+    model.save(tmp_path / "lam.keras")
+    with pytest.raises(Exception, match="safe mode"):
+        shendu.models.load_model(tmp_path / "lam.keras", custom_objects={"double": double})
+    with custom_object_scope({"double": double}):
+        loaded = shendu.models.load_model(tmp_path / "lam.keras", safe_mode=False)
+    assert np.array_equal(loaded(np.ones((1, 2), np.float32)).numpy(), [[2.0, 2.0]])
+    shendu.config.enable_unsafe_deserialization()
+    try:
+        loaded = shendu.models.load_model(tmp_path / "lam.keras", custom_objects={"double": double})
+        assert np.array_equal(loaded(np.ones((1, 2), np.float32)).numpy(), [[2.0, 2.0]])
+    finally:
+        shendu.config._UNSAFE_DESERIALIZATION = False
