@@ -480,6 +480,24 @@ class Layer:
                                trainable=trainable, regularizer=regularizer,
                                constraint=constraint, name=name)
 
+    @property
+    def metrics(self):
+        """The Metric objects this layer and its sublayers hold as attributes (or in lists
+        that are attributes), each once: Keras tracks them so."""
+        from ..metrics.metric import Metric
+        out = []
+        for layer in self._all_layers():
+            for value in vars(layer).values():
+                for m in (value if isinstance(value, (list, tuple)) else [value]):
+                    if isinstance(m, Metric) and not any(m is o for o in out):
+                        out.append(m)
+        return out
+
+    @property
+    def metrics_variables(self):
+        """The state variables of ``metrics``."""
+        return [v for m in self.metrics for v in m.variables]
+
     def add_metric(self, *args, **kwargs):
         raise NotImplementedError(
             f"Layer '{self.name}': add_metric() is not part of Keras 3 (it was removed); "

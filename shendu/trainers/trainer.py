@@ -20,7 +20,7 @@ from .. import optimizers as _optimizers
 from ..autograd.grad_mode import no_grad
 from ..kernels.threads import owning_cores
 from ..autograd.tensor import Tensor
-from ..layers.layer import _flatten
+from ..layers.layer import Layer, _flatten
 from . import checks as _checks
 from . import resume as _resume
 from .data_adapters import (_take, flatten_arrays, make_adapter, split_validation, unpack,
@@ -158,15 +158,25 @@ class Trainer:
 
     @property
     def metrics(self):
+        """The loss tracker and compiled metrics (once built by the first batch), then the
+        Metric objects the model holds as attributes (``self.tracker = Mean()``), as Keras:
+        all are reset at each epoch and reported in the logs."""
         if not self._metrics_built:
-            return []
-        return [self._loss_tracker] + [m for _, _, m in self._compiled_metrics]
+            return self._tracked_metrics()
+        return [self._loss_tracker] + [m for _, _, m in self._compiled_metrics] + \
+            self._tracked_metrics()
+
+    def _tracked_metrics(self):
+        own = [getattr(self, "_loss_tracker", None)] + getattr(self, "_output_loss_trackers", []) \
+            + [m for _, _, m in getattr(self, "_compiled_metrics", [])]
+        return [m for m in Layer.metrics.fget(self) if not any(m is o for o in own)]
 
     @property
     def metrics_names(self):
         if not self._metrics_built:
-            return []
-        return ["loss"] + [name for _, name, _ in self._compiled_metrics]
+            return [m.name for m in self._tracked_metrics()]
+        return ["loss"] + [name for _, name, _ in self._compiled_metrics] + \
+            [m.name for m in self._tracked_metrics()]
 
     def reset_metrics(self):
         for m in self.metrics + getattr(self, "_output_loss_trackers", []):
@@ -177,6 +187,8 @@ class Trainer:
         logs["loss"] = float(self._loss_tracker.result())
         for t in self._output_loss_trackers:
             logs[t.name] = float(t.result())
+        for m in self._tracked_metrics():
+            logs[m.name] = float(m.result())
         return logs
 
     # ---- one step ---------------------------------------------------------------------
@@ -444,7 +456,8 @@ class Trainer:
         if return_dict:
             return logs
         values = [logs["loss"]] + [logs[name] for _, name, _ in self._compiled_metrics] + \
-                 [logs[t.name] for t in self._output_loss_trackers]
+                 [logs[t.name] for t in self._output_loss_trackers] + \
+                 [logs[m.name] for m in self._tracked_metrics() if m.name in logs]
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -684,7 +697,8 @@ def _arrays(x):
 
 
 def _logs_to_list(model, logs):
-    values = [logs["loss"]] + [logs[name] for _, name, _ in model._compiled_metrics]
+    values = [logs["loss"]] + [logs[name] for _, name, _ in model._compiled_metrics] + \
+        [logs[m.name] for m in model._tracked_metrics() if m.name in logs]
     return values[0] if len(values) == 1 else values
 
 

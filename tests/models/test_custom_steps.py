@@ -111,3 +111,31 @@ def test_model_subclass_from_inputs_outputs_saves_and_loads(tmp_path):
     assert isinstance(loaded, Saved)
     x = np.ones((2, 3), np.float32)
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_metrics_held_as_attributes_are_tracked_as_keras():
+    keras_ = pytest.importorskip("keras", reason="compares with real Keras 3")
+    results = {}
+    for lib in (keras, keras_):
+        class Tracked(lib.Model):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.dense = lib.layers.Dense(1)
+                self.seen = lib.metrics.Mean(name="seen")
+
+            def call(self, x):
+                return self.dense(x)
+        model = Tracked()
+        before = [m.name for m in model.metrics]
+        model.compile("sgd", "mse", metrics=["mae"])
+        x, y = np.ones((4, 3), np.float32), np.ones((4, 1), np.float32)
+        hist = model.fit(x, y, epochs=1, verbose=0)
+        model.seen.update_state(np.array([5.0], np.float32))
+        result = model.evaluate(x, y, verbose=0)
+        results[lib] = (before, sorted(hist.history), len(result), float(model.seen.result()))
+    ours, theirs = results[keras], results[keras_]
+    assert ours[0] == theirs[0] == ["seen"]
+    assert ours[1] == theirs[1] == ["loss", "mae", "seen"]
+    assert ours[2] == theirs[2] == 3
+    assert ours[3] == theirs[3] == 0.0        # evaluate resets every metric first
+    assert keras.layers.Dense(2).metrics == [] and keras.layers.Dense(2).metrics_variables == []
