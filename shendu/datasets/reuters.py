@@ -15,7 +15,7 @@ _LABEL_NAMES = (
 
 
 def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_split=0.2,
-              seed=113, start_char=1, oov_char=2, index_from=3, **kwargs):
+              seed=113, start_char=1, oov_char=2, index_from=3):
     """Load Reuters as Keras does: the newswires shuffled (``seed``), then split with the last
     ``test_split`` of them for testing. The other arguments are ``imdb.load_data``'s.
 
@@ -23,8 +23,6 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
         ``(x_train, y_train), (x_test, y_test)``: object arrays of lists of ints, and int
         topic labels 0-45.
     """
-    if kwargs:
-        raise TypeError(f"Unrecognized keyword arguments: {sorted(kwargs)}")
     f = load_arrays("reuters", "reuters.npz", path)
     xs, labels = shuffled(np.random.RandomState(seed), f["x"], f["y"])
     xs = with_markers(xs, start_char, index_from)

@@ -28,18 +28,14 @@ class CustomObjectScope:
     ``load_model``, ``model_from_json`` and ``deserialize_keras_object`` inside the block.
 
     Args:
-        custom_objects: one or more dicts of name -> class or function (None is ignored).
+        custom_objects: a dict of name -> class or function (None: nothing added).
     """
 
-    def __init__(self, custom_objects=None, *more):
-        self.custom_objects = {}
-        for objects in (custom_objects,) + more:
-            if objects is None:
-                continue
-            if not isinstance(objects, dict):
-                raise TypeError("custom_object_scope expects dicts of name -> object. "
-                                f"Received: {objects!r}")
-            self.custom_objects.update(objects)
+    def __init__(self, custom_objects):
+        if custom_objects is not None and not isinstance(custom_objects, dict):
+            raise TypeError("custom_object_scope expects a dict of name -> class or function. "
+                            f"Received: {custom_objects!r}")
+        self.custom_objects = dict(custom_objects or {})
 
     def __enter__(self):
         stack = getattr(_SCOPES, "stack", None)

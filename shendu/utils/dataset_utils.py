@@ -120,7 +120,7 @@ def _check_positive(name, value, n):
 
 def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1,
                                   sampling_rate=1, batch_size=128, shuffle=False, seed=None,
-                                  start_index=None, end_index=None, format=None):
+                                  start_index=None, end_index=None, format="tf"):
     """Sliding windows over a time series: window i holds
     ``data[start_index + p_i + k * sampling_rate]`` for k < ``sequence_length``, with
     ``p_i = i * sequence_stride``, and its target is ``targets[start_index + p_i]``.
@@ -145,6 +145,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
         >>> x, y = next(iter(ds)); x.tolist(), int(y)
         ([0, 1, 2], 0)
     """
+    _check_format(format)
     data = np.asarray(getattr(data, "data", data))
     n = len(data)
     if start_index is not None:
@@ -346,7 +347,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                  image_size=(256, 256), shuffle=True, seed=None,
                                  validation_split=None, subset=None, interpolation="bilinear",
                                  follow_links=False, crop_to_aspect_ratio=False,
-                                 pad_to_aspect_ratio=False, data_format=None, verbose=True):
+                                 pad_to_aspect_ratio=False, data_format=None, format="tf",
+                                 verbose=True):
     """A Dataset of images read from a folder (.bmp, .gif, .jpeg, .jpg, .png; pillow needed).
 
     Each batch is ``(images, labels)``: float32 images (batch, height, width, channels)
@@ -360,6 +362,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     padding with ``pad_to_aspect_ratio``).
     """
     from .image_utils import img_to_array, load_img
+    _check_format(format)
     channels = {"grayscale": 1, "rgb": 3, "rgba": 4}
     if color_mode not in channels:
         raise ValueError('`color_mode` must be one of {"rgb", "rgba", "grayscale"}. '
@@ -390,6 +393,12 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
                            "image")
 
 
+def _check_format(format):
+    # Keras returns a tf.data or a grain dataset; shendu returns its own Dataset either way.
+    if format not in ("tf", "grain"):
+        raise ValueError(f'`format` should be either "tf" or "grain". Received: format={format}')
+
+
 def _pad_to_aspect(x, ratio):
     """Pad an (h, w, c) image with zeros, centred, to height / width == ratio."""
     h, w = x.shape[:2]
@@ -403,10 +412,12 @@ def _pad_to_aspect(x, ratio):
 def text_dataset_from_directory(directory, labels="inferred", label_mode="int",
                                 class_names=None, batch_size=32, max_length=None, shuffle=True,
                                 seed=None, validation_split=None, subset=None,
-                                follow_links=False, verbose=True):
+                                follow_links=False, format="tf", verbose=True):
     """A Dataset of texts read from the ``.txt`` files of a folder (UTF-8), with labels as in
     ``image_dataset_from_directory``. Texts are NumPy strings; ``max_length`` keeps only the
     first ``max_length`` characters of each."""
+    _check_format(format)
+
     def read(path):
         with open(str(path), encoding="utf-8") as f:
             text = f.read()

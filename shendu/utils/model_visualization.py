@@ -16,8 +16,8 @@ class DotGraph:
     """A graph in the DOT language, with the few methods of ``pydot.Dot`` that Keras
     programs use: ``to_string()``, ``create(prog, format)`` and ``write(path, format)``."""
 
-    def __init__(self, name, rankdir="TB", dpi=200):
-        self.name, self.rankdir, self.dpi = name, rankdir, dpi
+    def __init__(self, name, rankdir="TB", dpi=200, splines="ortho"):
+        self.name, self.rankdir, self.dpi, self.splines = name, rankdir, dpi, splines
         self.nodes = []   # (id, label)
         self.edges = []   # (from id, to id)
 
@@ -36,7 +36,8 @@ class DotGraph:
 
     def to_string(self):
         lines = [f"digraph {_quote(self.name)} {{",
-                 f"  graph [rankdir={self.rankdir}, dpi={int(self.dpi)}, concentrate=true];",
+                 f"  graph [rankdir={self.rankdir}, dpi={int(self.dpi)}, concentrate=true, "
+                 f"splines={_quote(self.splines)}];",
                  "  node [shape=record, fontname=Helvetica];"]
         lines += [f"  {_quote(node_id)} [label={_quote(label)}];" for node_id, label in self.nodes]
         lines += [f"  {_quote(a)} -> {_quote(b)};" for a, b in self.edges]
@@ -100,7 +101,7 @@ def _tensors(structure):
 
 def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True,
                  rankdir="TB", expand_nested=False, dpi=200, subgraph=False,
-                 show_layer_activations=False, show_trainable=False, **kwargs):
+                 show_layer_activations=False, show_trainable=False, splines="ortho", **kwargs):
     """The layer graph of ``model`` as a :class:`DotGraph`: one node per layer (and per
     input), one edge per connection. A nested model is drawn as one node (``expand_nested``
     is accepted and not drawn differently).
@@ -119,7 +120,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
     flags = dict(show_shapes=show_shapes, show_dtype=show_dtype,
                  show_layer_names=show_layer_names,
                  show_layer_activations=show_layer_activations, show_trainable=show_trainable)
-    dot = DotGraph(model.name, rankdir, dpi)
+    dot = DotGraph(model.name, rankdir, dpi, splines)
     nodes = getattr(model, "_nodes", None)
     if nodes is not None:  # Functional: the recorded calls
         for t in _tensors(model.inputs):
@@ -164,7 +165,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
                show_layer_names=False, rankdir="TB", expand_nested=False, dpi=200,
-               show_layer_activations=False, show_trainable=False, **kwargs):
+               show_layer_activations=False, show_trainable=False, splines="ortho", **kwargs):
     """Draw ``model``'s layer graph into ``to_file``: ``.dot`` writes the DOT text (no extra
     software); ``.png``, ``.svg``, ``.pdf``, ``.jpg`` need Graphviz's ``dot`` program.
 
@@ -175,7 +176,7 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
                        show_layer_names=show_layer_names, rankdir=rankdir,
                        expand_nested=expand_nested, dpi=dpi,
                        show_layer_activations=show_layer_activations,
-                       show_trainable=show_trainable)
+                       show_trainable=show_trainable, splines=splines)
     to_file = os.fspath(to_file)
     ext = os.path.splitext(to_file)[1].lstrip(".").lower() or "png"
     if ext not in _PICTURE_FORMATS + ("dot", "gv"):

@@ -95,9 +95,15 @@ class Progbar:
     """
 
     def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
-                 unit_name="step"):
+                 stateless_metrics=None, unit_name="step"):
         if target is not None and target < 0:
             raise ValueError(f"Progbar target must be None or >= 0; received target={target}")
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError("Only one of `stateful_metrics` or `stateless_metrics` can be "
+                             "provided: the first names the metrics shown as given, the second "
+                             "the only ones averaged over the steps.")
+        # With stateless_metrics, only those are averaged; every other value is shown as given.
+        self.stateless_metrics = set(stateless_metrics) if stateless_metrics is not None else None
         self.target = target
         self.width = int(width)
         self.verbose = verbose
@@ -165,7 +171,9 @@ class Progbar:
             except (TypeError, ValueError):
                 self._values[name] = value
                 return
-        if finalize or name in self.stateful_metrics:
+        stateful = (name not in self.stateless_metrics if self.stateless_metrics is not None
+                    else name in self.stateful_metrics)
+        if finalize or stateful:
             # An end-of-epoch value is already the epoch's average.
             self._values[name] = [value, 1]
             return

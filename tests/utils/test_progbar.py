@@ -116,3 +116,14 @@ def test_time_formats():
     assert _format_eta(42.7) == "42s"
     assert _format_eta(125) == "2:05"
     assert _format_eta(3725) == "1:02:05"
+
+
+def test_stateless_metrics_are_the_only_ones_averaged():
+    import pytest
+    bar = Progbar(3, verbose=2, stateless_metrics=["loss"])
+    bar.update(1, [("loss", 1.0), ("acc", 0.1)])
+    bar.update(2, [("loss", 3.0), ("acc", 0.2)])
+    bar.add(0)
+    assert bar._values["loss"] == [4.0, 2] and bar._values["acc"] == [0.2, 1]
+    with pytest.raises(ValueError, match="Only one of `stateful_metrics` or `stateless_metrics`"):
+        Progbar(3, stateful_metrics=["a"], stateless_metrics=["b"])
