@@ -66,9 +66,14 @@ class Optimizer:
         global_clipnorm: clip all gradients together so that their joint L2 norm is at
             most this: ``g * min(1, global_clipnorm / ||(g_1, ..., g_n)||)``.
         loss_scale_factor: gradients are divided by it before anything else.
-        use_ema, ema_momentum, ema_overwrite_frequency, gradient_accumulation_steps:
-            accepted so that Keras configurations load; non-default values are not
-            supported yet and raise NotImplementedError.
+        use_ema: keep an exponential moving average of the weights,
+            ``avg = ema_momentum * avg + (1 - ema_momentum) * w`` after each step (the first
+            step sets ``avg = w``); every ``ema_overwrite_frequency`` steps (if set) and at
+            the end of ``fit`` the weights take its value (see ``callbacks.SwapEMAWeights``).
+        ema_momentum: in [0, 1].
+        ema_overwrite_frequency: an int >= 1 or None.
+        gradient_accumulation_steps: accepted so that Keras configurations load; other
+            values than None are not supported yet and raise NotImplementedError.
         name: the optimizer's name (defaults to the class name in lower case).
 
     Example:
@@ -95,7 +100,14 @@ class Optimizer:
                              f"set. Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
                              f"global_clipnorm={global_clipnorm}")
         if use_ema:
-            raise NotImplementedError(f"{type(self).__name__}: use_ema=True is not supported yet")
+            if not 0 <= ema_momentum <= 1:
+                raise ValueError("`ema_momentum` must be in the range [0, 1]. "
+                                 f"Received: ema_momentum={ema_momentum}")
+            if ema_overwrite_frequency is not None and (
+                    isinstance(ema_overwrite_frequency, bool)
+                    or not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1):
+                raise ValueError("`ema_overwrite_frequency` must be an integer >= 1 or None. "
+                                 f"Received: ema_overwrite_frequency={ema_overwrite_frequency}")
         if gradient_accumulation_steps:
             raise NotImplementedError(f"{type(self).__name__}: gradient_accumulation_steps is "
                                       f"not supported yet. Received: "
@@ -167,6 +179,10 @@ class Optimizer:
             self._variable_index[id(v)] = i
         self._trainable_variables = variables
         self.built = True
+        if self.use_ema:
+            # avg <- m * avg + (1 - m) * variable after each step (m = 0 on the first step).
+            self._model_variables_moving_average = self.add_optimizer_variables(variables,
+                                                                                "average")
 
     def _get_variable_index(self, variable):
         return self._variable_index[id(variable)]
@@ -312,7 +328,37 @@ class Optimizer:
                     v.data[...] = np.asarray(_data(constraint(v)), dtype=v.data.dtype)
                 # Updated in place: a graph that saved the old values refuses to backpropagate.
                 v._version += 1
+            if self.use_ema:
+                self._update_model_variables_moving_average()
+                if self.ema_overwrite_frequency and \
+                        (int(self._iterations.data) + 1) % self.ema_overwrite_frequency == 0:
+                    self._overwrite_model_variables_with_average_value(self._trainable_variables)
         self._iterations.data += 1
+
+    # ---- exponential moving average of the weights (use_ema=True) ---------------------
+    def _update_model_variables_moving_average(self):
+        momentum = self.ema_momentum if int(self._iterations.data) != 0 else 0.0
+        for v, average in zip(self._trainable_variables, self._model_variables_moving_average):
+            average *= momentum
+            average += (1.0 - momentum) * v.data
+
+    def _overwrite_model_variables_with_average_value(self, variables):
+        variables = list(variables)
+        averages = self._model_variables_moving_average
+        if len(variables) != len(averages):
+            raise ValueError(f"The length of model variables ({len(variables)}) to override does "
+                             "not match the length of model variables stored in the optimizer "
+                             f"({len(averages)}). Please check if the optimizer was called on "
+                             "your model.")
+        for v, average in zip(variables, averages):
+            v.data[...] = average
+            v._version += 1
+
+    def finalize_variable_values(self, var_list):
+        """End of training: with ``use_ema``, the variables take their moving averages
+        (``fit`` calls this after its last epoch, as Keras does)."""
+        if self.use_ema and self.built:
+            self._overwrite_model_variables_with_average_value(var_list)
 
     def _own_gradient(self, g, variable):
         # A private copy in the variable's dtype: update steps use it as scratch space,

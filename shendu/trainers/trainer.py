@@ -420,6 +420,9 @@ class Trainer:
                 print(f"\nTraining interrupted (Ctrl-C) after {self._completed_epochs} epoch(s) "
                       f"and {self._steps_done} step(s); returning the History so far")
             callbacks.on_train_end(logs)
+        finalize = getattr(self.optimizer, "finalize_variable_values", None)
+        if finalize is not None and epochs > 0:  # use_ema: the weights take their averages
+            finalize(self.trainable_weights)
         self._callbacks = None
         return self.history
 

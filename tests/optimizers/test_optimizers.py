@@ -492,8 +492,7 @@ def test_loss_scale_factor_divides_gradients():
 
 
 def test_unsupported_keras_features_fail_loudly():
-    with pytest.raises(NotImplementedError):
-        Adam(use_ema=True)
+    # use_ema is supported now (tests/callbacks/test_swap_ema_weights.py)
     with pytest.raises(NotImplementedError):
         Adam(gradient_accumulation_steps=2)
     with warnings.catch_warnings():
