@@ -487,10 +487,16 @@ class Layer:
         from ..metrics.metric import Metric
         out = []
         for layer in self._all_layers():
+            if type(layer).__module__.startswith("shendu."):
+                continue  # shendu's own layers and models hold no metrics (fit reads this each step)
             for value in vars(layer).values():
-                for m in (value if isinstance(value, (list, tuple)) else [value]):
-                    if isinstance(m, Metric) and not any(m is o for o in out):
-                        out.append(m)
+                if isinstance(value, Metric):
+                    items = (value,)
+                elif isinstance(value, (list, tuple)) and value and isinstance(value[0], Metric):
+                    items = value  # (a list of metrics; other lists, weights say, are skipped)
+                else:
+                    continue
+                out += [m for m in items if isinstance(m, Metric) and not any(m is o for o in out)]
         return out
 
     @property
