@@ -28,7 +28,6 @@ import errno
 import functools
 import os
 import re
-import secrets
 import stat
 import time
 import zlib
@@ -49,7 +48,7 @@ def _host():
 
 def temp_name(basename):
     """The name of a temporary file for ``basename`` made by this process."""
-    return f".{basename}.{_host()}-{os.getpid()}.{secrets.token_hex(4)}{SUFFIX}"
+    return f".{basename}.{_host()}-{os.getpid()}.{os.urandom(4).hex()}{SUFFIX}"
 
 
 def check_target(path, what="save"):
