@@ -8,10 +8,8 @@ mention are NumPy's array and dtype constructors (and ``_codecs.encode`` for byt
 protocol 2), which are never imported or called; any other name, or any other opcode, is
 refused with ``DatasetFormatError``.
 """
-import ast
 import io
 import struct
-import zipfile
 
 import numpy as np
 
@@ -195,6 +193,7 @@ def _finish(value, reader):
 
 def read_npy(data, source):
     """One ``.npy`` file's array; object arrays are read by ``_PickleData``."""
+    import ast
     if data[:6] != b"\x93NUMPY":
         raise DatasetFormatError(f"{source}: not a .npy array")
     major = data[6]
@@ -224,6 +223,7 @@ def read_npy(data, source):
 
 def load_npz(path):
     """{name: array} of an ``.npz`` file, object arrays included, with no pickle."""
+    import zipfile
     out = {}
     try:
         with zipfile.ZipFile(path) as z:
