@@ -20,7 +20,8 @@ array up the chain that owns its memory *or whose base has another type*. The bl
 is an instance of a private ndarray subclass, so every view of a loan (slices,
 reshapes, ``np.asarray``, Numba's views) keeps the loan itself alive, not just the block.
 
-The pool is bounded: free blocks are kept while their total stays under a byte budget
+Blocks are kept per (shape, dtype). The pool is bounded: free blocks are kept while
+their total stays under a byte budget
 (``shendu.config.set_workspace_budget``); the least recently returned blocks are
 dropped first. Blocks on loan are not counted: they are in use, and come back (and
 are trimmed to the budget) when their owners are done.
@@ -46,51 +47,69 @@ class _Block(np.ndarray):
     """Pooled memory. Its own type stops NumPy collapsing a loan's views onto it."""
 
 
+_view = np.ndarray.view
 _LOCK = threading.Lock()
-_FREE = {}                          # nbytes -> [block, ...], most recently returned last
-_LRU = collections.OrderedDict()    # id(block) -> nbytes, least recently returned first
-_LENT = {}                          # id(weakref to a loan) -> (weakref, block, generation)
-_RETURNED = collections.deque()     # (block, generation) given back, not yet filed
-_state = {"budget": _DEFAULT_BUDGET, "free_bytes": 0, "generation": 0}
+_FREE = {}                          # (shape, dtype) -> [block, ...], most recently returned last
+_LRU = {}                           # id(block) -> (shape, dtype), least recently returned first
+_LENT = {}                          # id(weakref to a loan) -> (weakref, block, key, generation)
+_RETURNED = collections.deque()     # (block, key, generation) given back, not yet filed
+_budget = _DEFAULT_BUDGET
+_free_bytes = 0
+_generation = 0                     # bumped by clear(): blocks lent before it are not taken back
 
 
 def _give_back(ref):
     """Weak-reference callback: the loan died, so its block is free again."""
     entry = _LENT.pop(id(ref), None)
-    if entry is not None:
-        _RETURNED.append(entry[1:])
-        # File it now (and trim to the budget) unless the lock is taken, by another
-        # thread or by this one inside empty(): then the next call files it.
-        if _LOCK.acquire(blocking=False):
-            try:
+    if entry is None:
+        return
+    # File it now (and trim to the budget) unless the lock is taken, by another thread
+    # or by this one inside empty() (a garbage collection can run this callback at any
+    # allocation): then it waits in _RETURNED for the next call.
+    if _LOCK.acquire(blocking=False):
+        try:
+            _file(entry[1], entry[2], entry[3])
+            if _RETURNED:
                 _file_returned()
-            finally:
-                _LOCK.release()
+        finally:
+            _LOCK.release()
+    else:
+        _RETURNED.append(entry[1:])
+
+
+def _file(block, key, generation):
+    """Put a returned block on its free list, then trim to the budget. Lock held."""
+    global _free_bytes
+    if generation != _generation:
+        return
+    blocks = _FREE.get(key)
+    if blocks is None:
+        _FREE[key] = [block]
+    else:
+        blocks.append(block)
+    _LRU[id(block)] = key
+    _free_bytes += block.nbytes
+    if _free_bytes > _budget:
+        _trim()
+
+
+def _trim():
+    """Drop the least recently returned free blocks until the rest fit the budget."""
+    global _free_bytes
+    while _free_bytes > _budget:
+        # (a dict keeps insertion order: its first key is the least recently returned)
+        oldest = _LRU.pop(next(iter(_LRU)))
+        blocks = _FREE[oldest]
+        # the oldest block of this key is the first one: both orders are return order
+        _free_bytes -= blocks.pop(0).nbytes
+        if not blocks:
+            del _FREE[oldest]
 
 
 def _file_returned():
-    """Put queued blocks on the free lists, dropping the oldest beyond the budget.
-
-    Called with ``_LOCK`` held.
-    """
-    generation = _state["generation"]
+    """File the blocks that came back while the lock was taken. Lock held."""
     while _RETURNED:
-        block, gen = _RETURNED.popleft()
-        if gen != generation:       # lent before a clear(): let it go
-            continue
-        n = block.nbytes
-        _FREE.setdefault(n, []).append(block)
-        _LRU[id(block)] = n
-        _state["free_bytes"] += n
-    budget = _state["budget"]
-    while _state["free_bytes"] > budget:
-        n = _LRU.popitem(last=False)[1]
-        blocks = _FREE[n]
-        # the oldest block of this size is the first one: both orders are return order
-        blocks.pop(0)
-        if not blocks:
-            del _FREE[n]
-        _state["free_bytes"] -= n
+        _file(*_RETURNED.popleft())
 
 
 def empty(shape, dtype):
@@ -103,66 +122,71 @@ def empty(shape, dtype):
     >>> a.shape, a.dtype.name
     ((256, 256), 'float32')
     """
+    global _free_bytes
     # (called per chunk by ops split over threads, so kept cheap: map and math.prod,
     # not a generator and np.prod, which cost several microseconds)
     shape = tuple(map(int, shape))
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize * math.prod(shape)
-    if nbytes < _MIN_BYTES or _state["budget"] <= 0:
+    if nbytes < _MIN_BYTES or _budget <= 0:
         return np.empty(shape, dtype)
+    key = (shape, dtype)
     with _LOCK:
         if _RETURNED:
             _file_returned()
-        blocks = _FREE.get(nbytes)
+        blocks = _FREE.get(key)
         if blocks:
             block = blocks.pop()        # the most recently returned: likely still in cache
             if not blocks:
-                del _FREE[nbytes]
+                del _FREE[key]
             del _LRU[id(block)]
-            _state["free_bytes"] -= nbytes
+            _free_bytes -= nbytes
         else:
-            block = _Block((nbytes,), np.uint8)
-        loan = np.ndarray(shape, dtype, buffer=block)
+            block = _Block(shape, dtype)
+        # A plain-ndarray view of the block: the loan. (Cheaper than building an array
+        # over the block's buffer; a view of the loan stops at the loan, see above.)
+        loan = _view(block, np.ndarray)
         ref = weakref.ref(loan, _give_back)
-        _LENT[id(ref)] = (ref, block, _state["generation"])
+        _LENT[id(ref)] = (ref, block, key, _generation)
     return loan
 
 
 def clear():
     """Empty the pool: free blocks are dropped now, blocks on loan when their owners die."""
+    global _free_bytes, _generation
     with _LOCK:
-        _state["generation"] += 1
+        _generation += 1
         _RETURNED.clear()
         _FREE.clear()
         _LRU.clear()
-        _state["free_bytes"] = 0
+        _free_bytes = 0
 
 
 def set_budget(nbytes):
     """At most ``nbytes`` of free buffers are kept (0 turns pooling off)."""
+    global _budget
     if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 0:
         raise ValueError("set_workspace_budget expects a number of bytes >= 0 (an int). "
                          f"Received: nbytes={nbytes!r}")
     with _LOCK:
-        _state["budget"] = int(nbytes)
+        _budget = int(nbytes)
         _file_returned()
+        _trim()
 
 
 def get_budget():
     """The byte budget for free buffers."""
-    return _state["budget"]
+    return _budget
 
 
 def pooled_bytes():
     """Bytes of free buffers the pool holds now (never more than the budget)."""
     with _LOCK:
         _file_returned()
-        return _state["free_bytes"]
+        return _free_bytes
 
 
 def lent_bytes():
     """Bytes of pooled memory on loan now (owned by live arrays)."""
     with _LOCK:
-        _file_returned()
-        generation = _state["generation"]
-        return sum(block.nbytes for _, block, gen in list(_LENT.values()) if gen == generation)
+        return sum(e[1].nbytes for e in list(_LENT.values()) if e[3] == _generation)
