@@ -79,4 +79,4 @@ from .neural import (adaptive_average_pool, adaptive_max_pool, binary_crossentro
 from .linalg import (cholesky, cholesky_inverse, det, eig, eigh, inv, jvp, logdet,  # noqa: F401,E402
                      lstsq, lu_factor, matrix_power, matrix_rank, norm, pinv, qr, slogdet, solve,
                      solve_triangular, svd)
-from . import linalg, nn, numpy  # noqa: F401,E402
+from . import image, linalg, nn, numpy  # noqa: F401,E402

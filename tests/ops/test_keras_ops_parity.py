@@ -218,6 +218,143 @@ BINARY_FLOAT = ["add", "subtract", "multiply", "divide", "maximum", "minimum", "
 CASES += [(f"binary_{n}", n, (X, Y), {}) for n in BINARY_FLOAT]
 CASES += [("power", "power", (POS, X), {})]
 
+# keras.ops.image (Keras 3.15 on JAX). Not here: affine_transform with projective terms
+# (Keras on JAX uses c0, c1 as channel weights, not as the documented denominator) and
+# gaussian_blur (Keras 3.15 on JAX blurs along one axis only); those are checked against
+# formulas and SciPy in test_image.py. Nor sparsemax: Keras 3.15 on JAX takes the threshold
+# from the sum of the support's partial sums, so its outputs do not sum to 1
+# (test_activation.py checks the simplex projection itself).
+IMG = f32(2, 6, 7, 3, lo=0.0, hi=1.0)
+IMG_B = np.clip(f32(2, 16, 16, 3, lo=0.0, hi=1.0), 0, 1)
+IMG_B2 = np.clip(IMG_B + f32(2, 16, 16, 3, lo=-0.1, hi=0.1), 0, 1).astype(np.float32)
+AFFINE = np.array([[1.13, 0.21, -1.07, 0.11, 0.93, 0.53, 0, 0], [0.9, -0.1, 0.3, 0.2, 1.2, -0.4, 0, 0]],
+                  np.float32)
+QUARTER = np.array([[1.0, 0.25, -1.25, 0.25, 1.0, 0.5, 0, 0]], np.float32)
+COORDS = f32(2, 5, 4, lo=-2.0, hi=8.0)
+CASES += [(f"image_resize_{m}_{aa}_{size}", "image.resize", (IMG, size), {"interpolation": m, "antialias": aa})
+          for m in ["bilinear", "nearest", "bicubic", "lanczos3", "lanczos5"] for aa in [False, True]
+          for size in [(9, 11) if m in ("bilinear", "bicubic") else (9, 5), (3, 4)]
+          if aa or size == (3, 4) or m == "bilinear"]
+CASES += [(f"image_affine_{fm}", "image.affine_transform", (IMG, AFFINE), {"fill_mode": fm, "fill_value": 0.3})
+          for fm in ["constant", "nearest", "wrap", "mirror", "reflect"]]
+CASES += [(f"image_map_coordinates_{order}_{fm}", "image.map_coordinates", (IMG[0, :, :, 0], COORDS, order),
+           {"fill_mode": fm, "fill_value": 0.7}) for order in [0, 1]
+          for fm in ["constant", "nearest", "wrap", "mirror", "reflect"]]
+CASES += [
+    ("image_resize_crop", "image.resize", (IMG, (4, 8)), {"crop_to_aspect_ratio": True}),
+    ("image_resize_pad", "image.resize", (IMG, (4, 8)), {"pad_to_aspect_ratio": True, "fill_value": 0.5}),
+    ("image_resize_channels_first", "image.resize", (IMG.transpose(0, 3, 1, 2), (4, 9)),
+     {"data_format": "channels_first"}),
+    ("image_resize_single", "image.resize", (IMG[0], (4, 9)), {}),
+    ("image_affine_nearest", "image.affine_transform", (IMG[:1], QUARTER), {"interpolation": "nearest"}),
+    ("image_extract_patches", "image.extract_patches", (IMG, 3), {}),
+    ("image_extract_patches_strided", "image.extract_patches", (IMG, (2, 3)), {"strides": (1, 2)}),
+    ("image_extract_patches_same", "image.extract_patches", (IMG, 2), {"strides": 1, "padding": "same"}),
+    ("image_extract_patches_dilated", "image.extract_patches", (IMG, 2), {"strides": 1, "dilation_rate": 2}),
+    ("image_extract_patches_3d", "image.extract_patches_3d", (f32(1, 4, 5, 6, 2), 2), {}),
+    ("image_pad_images", "image.pad_images", (IMG, 1, 2), {"target_height": 9, "target_width": 10}),
+    ("image_pad_images_after", "image.pad_images", (IMG,), {"bottom_padding": 1, "right_padding": 2,
+                                                             "target_height": 9, "target_width": 10}),
+    ("image_crop_images", "image.crop_images", (IMG, 1, 2), {"target_height": 3, "target_width": 4}),
+    ("image_crop_images_sides", "image.crop_images", (IMG,), {"top_cropping": 1, "bottom_cropping": 2,
+                                                               "left_cropping": 1, "right_cropping": 2}),
+    ("image_rgb_to_grayscale", "image.rgb_to_grayscale", (IMG,), {}),
+    ("image_rgb_to_hsv", "image.rgb_to_hsv", (IMG,), {}),
+    ("image_hsv_to_rgb", "image.hsv_to_rgb", (IMG,), {}),
+    ("image_sobel_edges", "image.sobel_edges", (IMG,), {}),
+    ("image_ssim", "image.ssim", (IMG_B, IMG_B2), {}),
+    ("image_perspective_transform", "image.perspective_transform",
+     (IMG[:1], np.array([[[0, 0], [6, 0], [6, 5], [0, 5]]], np.float32),
+      np.array([[[1, 0], [5, 1], [6, 4], [0, 5]]], np.float32)), {}),
+    ("image_scale_and_translate", "image.scale_and_translate",
+     (IMG, (2, 9, 5, 3), np.array([1.5, 0.7]), np.array([0.3, -0.2]), (1, 2), "bilinear"), {}),
+    ("image_scale_and_translate_cubic", "image.scale_and_translate",
+     (IMG, (2, 4, 5, 3), np.array([0.6, 0.7]), np.array([0.3, -0.2]), (1, 2), "cubic"), {"antialias": False}),
+]
+CASES += [
+    ("nn_celu", "celu", (X,), {"alpha": 0.7}),
+    ("nn_glu", "glu", (X,), {}),
+    ("nn_hard_silu", "hard_silu", (X * 2,), {}),
+    ("nn_hard_tanh", "hard_tanh", (X,), {}),
+    ("nn_hard_shrink", "hard_shrink", (X,), {"threshold": 0.3}),
+    ("nn_soft_shrink", "soft_shrink", (X,), {}),
+    ("nn_sparse_plus", "sparse_plus", (X,), {}),
+    ("nn_sparse_sigmoid", "sparse_sigmoid", (X,), {}),
+    ("nn_squareplus", "squareplus", (X,), {"b": 2}),
+    ("nn_tanh_shrink", "tanh_shrink", (X,), {}),
+    ("nn_threshold", "threshold", (X, 0.2, -1.0), {}),
+    ("nn_hard_sigmoid", "hard_sigmoid", (X * 3,), {}),
+    ("nn_relu6", "relu6", (X * 4,), {}),
+    ("nn_leaky_relu", "leaky_relu", (X,), {}),
+    ("nn_elu", "elu", (X,), {"alpha": 0.5}),
+    ("nn_selu", "selu", (X,), {}),
+    ("nn_gelu", "gelu", (X,), {}),
+    ("nn_gelu_exact", "gelu", (X,), {"approximate": False}),
+    ("nn_softsign", "softsign", (X,), {}),
+    ("nn_binary_crossentropy", "binary_crossentropy", (np.round(POS / 3), UNIT / 2 + 0.5), {}),
+    ("nn_binary_crossentropy_logits", "binary_crossentropy", (np.round(POS / 3), X), {"from_logits": True}),
+    ("nn_categorical_crossentropy", "categorical_crossentropy", (POS / POS.sum(-1, keepdims=True), POS), {}),
+    ("nn_categorical_crossentropy_logits", "categorical_crossentropy",
+     (POS / POS.sum(0, keepdims=True), X), {"from_logits": True, "axis": 0}),
+    ("nn_sparse_categorical_crossentropy", "sparse_categorical_crossentropy",
+     (np.array([0, 3, 1]), POS), {}),
+    ("nn_sparse_categorical_crossentropy_logits", "sparse_categorical_crossentropy",
+     (np.array([[0], [3], [1]]), X), {"from_logits": True}),
+    ("nn_moments", "moments", (f32(2, 3, 4), (0, 2)), {"keepdims": True}),
+    ("nn_normalize", "normalize", (X,), {}),
+    ("nn_normalize_l1", "normalize", (X,), {"order": 1, "axis": 0}),
+    ("nn_layer_normalization", "layer_normalization", (X, f32(4), f32(4)), {}),
+    ("nn_rms_normalization", "rms_normalization", (X, f32(4)), {"epsilon": 1e-5}),
+    ("nn_psnr", "psnr", (X, Y, 2.0), {}),
+    ("nn_polar", "polar", (POS, X), {}),
+    ("nn_depth_to_space", "depth_to_space", (f32(1, 2, 3, 8), 2), {}),
+    ("nn_space_to_depth_cf", "space_to_depth", (f32(1, 3, 4, 6), 2), {"data_format": "channels_first"}),
+    ("nn_unfold", "unfold", (f32(2, 3, 6, 5), 2), {"padding": 1, "stride": 2}),
+    ("nn_fold", "fold", (f32(1, 8, 6), (4, 6), 2), {"stride": 2}),
+    ("nn_adaptive_average_pool", "adaptive_average_pool", (f32(2, 7, 5, 3), (3, 2)), {}),
+    ("nn_adaptive_max_pool", "adaptive_max_pool", (f32(2, 9, 3), 4), {}),
+    ("nn_adaptive_average_pool_cf", "adaptive_average_pool", (f32(2, 3, 7, 5), 3),
+     {"data_format": "channels_first"}),
+    ("nn_separable_conv", "separable_conv", (f32(1, 6, 6, 2), f32(3, 3, 2, 2), f32(1, 1, 4, 3)), {}),
+    ("nn_conv", "conv", (f32(1, 6, 6, 2), f32(3, 3, 2, 4)), {"strides": 2, "padding": "same"}),
+    ("nn_conv_transpose", "conv_transpose", (f32(1, 4, 4, 2), f32(3, 3, 5, 2)), {"strides": 2}),
+    ("nn_depthwise_conv", "depthwise_conv", (f32(1, 6, 6, 2), f32(3, 3, 2, 2)), {"padding": "same"}),
+    ("nn_max_pool", "max_pool", (f32(1, 6, 6, 2), (2, 2)), {"strides": (2, 2)}),
+    ("nn_average_pool", "average_pool", (f32(1, 6, 6, 2), 3), {"strides": 2, "padding": "same"}),
+    ("nn_batch_normalization", "batch_normalization", (X, f32(4), POS[0], -1), {"offset": f32(4), "scale": f32(4)}),
+    ("nn_ctc_loss", "ctc_loss", (np.array([[1, 2, 2], [3, 1, 0]]), f32(2, 6, 4), np.array([3, 2]),
+                                 np.array([6, 5])), {}),
+    ("nn_ctc_decode_greedy", "ctc_decode", (f32(2, 6, 4), np.array([6, 4])), {}),
+    pytest.param(("nn_ctc_decode_beam", "ctc_decode", (f32(2, 5, 4), np.array([5, 3])),
+                  {"strategy": "beam_search", "beam_width": 10, "top_paths": 2}),
+                 marks=pytest.mark.slow, id="nn_ctc_decode_beam"),  # Keras's beam search: ~25 s
+    ("linalg_inv", "inv", (SQ + 3 * np.eye(3, dtype=np.float32),), {}),
+    ("linalg_det", "det", (f32(2, 3, 3),), {}),
+    ("linalg_slogdet", "slogdet", (f32(2, 3, 3),), {}),
+    ("linalg_logdet", "logdet", (SQ @ SQ.T + np.eye(3, dtype=np.float32),), {}),
+    ("linalg_solve", "solve", (SQ + 3 * np.eye(3, dtype=np.float32), f32(3, 2)), {}),
+    ("linalg_solve_triangular", "solve_triangular", (SQ + 3 * np.eye(3, dtype=np.float32), f32(3, 2)),
+     {"lower": True}),
+    ("linalg_cholesky", "cholesky", (SQ @ SQ.T + np.eye(3, dtype=np.float32),), {}),
+    ("linalg_cholesky_upper", "cholesky", (SQ @ SQ.T + np.eye(3, dtype=np.float32),), {"upper": True}),
+    ("linalg_cholesky_inverse", "cholesky_inverse", (np.tril(SQ) + 3 * np.eye(3, dtype=np.float32),), {}),
+    ("linalg_eigh_values", "linalg.eigh", (SQ @ SQ.T,), {}),
+    ("linalg_matrix_rank", "matrix_rank", (np.outer(V, V),), {}),
+    ("linalg_pinv", "pinv", (f32(4, 3),), {}),
+    ("linalg_lstsq", "lstsq", (f32(5, 3), f32(5, 2)), {}),
+    ("linalg_lu_factor", "lu_factor", (f32(3, 3),), {}),
+    ("linalg_svd_values", "svd", (f32(4, 3),), {"compute_uv": False}),
+    ("linalg_norm_vector", "norm", (X,), {"axis": 1}),
+    ("linalg_norm_flat", "norm", (f32(2, 3, 2),), {}),
+    ("linalg_norm_p3", "norm", (X,), {"ord": 3, "axis": 0, "keepdims": True}),
+] + [(f"linalg_norm_matrix_{o}", "norm", (X,), {"ord": o}) for o in ["fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf]]
+
+
+def _op(namespace, name):
+    for part in name.split("."):
+        namespace = getattr(namespace, part)
+    return namespace
+
 
 def _leaves(y):
     if isinstance(y, (tuple, list)):
@@ -225,19 +362,28 @@ def _leaves(y):
     return [np.asarray(y.numpy() if isinstance(y, shendu.Tensor) else y)]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+# factorizations and long float32 recursions (CTC) agree to float32 round-off, not better
+LOOSE = {"inv", "det", "slogdet", "logdet", "solve", "solve_triangular", "cholesky", "cholesky_inverse",
+         "linalg.eigh", "matrix_power", "pinv", "lstsq", "lu_factor", "svd", "norm", "ctc_loss",
+         "ctc_decode", "image.ssim", "image.scale_and_translate", "image.perspective_transform"}
+
+
+@pytest.mark.parametrize("case", [c if hasattr(c, "marks") else pytest.param(c, id=c[0]) for c in CASES])
 def test_matches_keras(case):
     _, name, args, kwargs = case
-    want = _leaves(getattr(keras.ops, name)(*args, **kwargs))
-    got = _leaves(getattr(ops, name)(*args, **kwargs))
+    want = _leaves(_op(keras.ops, name)(*args, **kwargs))
+    got = _leaves(_op(ops, name)(*args, **kwargs))
+    if name == "linalg.eigh":   # eigenvectors are defined up to sign: compare the values
+        got, want = got[:1], want[:1]
     assert len(got) == len(want), f"{name}: {len(got)} outputs, Keras gives {len(want)}"
     for g, w in zip(got, want):
         assert g.shape == w.shape, f"{name}: shape {g.shape}, Keras {w.shape}"
         kinds = {g.dtype.kind, w.dtype.kind}
         assert len(kinds) == 1 or kinds <= set("iu"), f"{name}: dtype {g.dtype}, Keras {w.dtype}"
-        if w.dtype.kind == "f":
+        if w.dtype.kind in "fc":
             assert g.dtype == w.dtype, f"{name}: dtype {g.dtype}, Keras {w.dtype}"
             scale = max(float(np.nanmax(np.abs(w))) if np.isfinite(w).any() else 1.0, 1.0)
-            np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-6 * scale, err_msg=name)
+            np.testing.assert_allclose(g, w, rtol=2e-5, atol=(1e-4 if name in LOOSE else 2e-6) * scale,
+                                       err_msg=name)
         else:
             np.testing.assert_array_equal(g, w, err_msg=name)
