@@ -5,8 +5,8 @@ outputs, their gradients). Fresh large allocations are fresh pages, and the page
 faults that fill them cost as much as the arithmetic; ``empty(shape, dtype)`` lends
 a block of memory that an earlier step gave back.
 
-Ownership, not reference counts. ``empty`` returns a new array object over a pooled
-block; that array is the *loan*, and the block belongs to it. The block goes back to
+Ownership, not reference counts. ``empty`` returns a new plain-ndarray view of a
+pooled block; that array is the *loan*, and the block belongs to it. The block goes back to
 the pool only when the loan is garbage, which a weak reference reports: the language
 guarantees the callback, so this holds on any Python (3.14's borrowed references,
 free-threaded builds, PyPy's delayed collection only make a block come back later).
@@ -21,16 +21,15 @@ is an instance of a private ndarray subclass, so every view of a loan (slices,
 reshapes, ``np.asarray``, Numba's views) keeps the loan itself alive, not just the block.
 
 Blocks are kept per (shape, dtype). The pool is bounded: free blocks are kept while
-their total stays under a byte budget
-(``shendu.config.set_workspace_budget``); the least recently returned blocks are
-dropped first. Blocks on loan are not counted: they are in use, and come back (and
+their total stays under a byte budget (``shendu.config.set_workspace_budget``); the
+least recently returned blocks are dropped first. Blocks on loan are not counted: they are in use, and come back (and
 are trimmed to the budget) when their owners are done.
 
 Thread safety: one lock makes taking a free block one step, so two threads
-(``threads.parallel``) never get the same block. A returned block is queued, then filed
-(and the pool trimmed to its budget) at once when the lock is free; a garbage-collection
-pass can run the callback at any allocation, even inside the lock, and then the next
-``empty`` call files it.
+(``threads.parallel``) never get the same block. A returned block is filed (and the
+pool trimmed to its budget) by the callback when the lock is free; when it is taken (by
+another thread, or by this one: a garbage collection can run the callback at any
+allocation, even inside the lock) the block is queued and the next call files it.
 """
 import collections
 import math
