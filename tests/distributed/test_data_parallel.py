@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import shendu
+from shendu.testing import assert_allclose_normwise
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -63,7 +64,7 @@ def test_averaged_gradient_equals_full_batch_gradient(tmp_path):
     loss = model.compute_loss(x, y, model(x, training=True))
     loss.backward()
     for g, v in zip(_weights(got), model.trainable_weights):
-        np.testing.assert_allclose(g, v.grad.numpy(), rtol=0, atol=1e-6)  # measured: 9e-8
+        assert_allclose_normwise(g, v.grad.numpy(), rtol=1e-5)  # ranks sum in another order
 
 
 def _one_process_fit(n_samples, steps, epochs, batch_size=16):
