@@ -206,3 +206,20 @@ def test_lstm_over_100_sequence_lengths_keeps_the_pool_under_its_budget():
     assert workspace.pooled_bytes() > 0
     # the gate buffer (T, B, 4n) alone, summed over the lengths, is far above the budget
     assert sum(t * 16 * 128 * 4 for t in range(1, 101)) > 30 * budget
+
+
+def test_an_ops_buffers_come_back_when_its_graph_dies():
+    rng = np.random.default_rng(0)
+    x = shendu.Variable(rng.standard_normal((32, 16, 16, 8)).astype(np.float32))
+    w = shendu.Variable(rng.standard_normal((3, 3, 8, 16)).astype(np.float32))
+    b = shendu.Variable(np.zeros(16, np.float32))
+    y = shendu.ops.conv_bias_relu(x, w, b, padding="same")  # output and saved arrays: pooled
+    assert workspace.lent_bytes() >= y.numpy().nbytes
+    shendu.ops.sum(y).backward()
+    kept = y.numpy()
+    del y
+    gc.collect()
+    assert workspace.lent_bytes() == kept.nbytes  # only the output a user still holds
+    del kept
+    assert workspace.lent_bytes() == 0
+    assert x.grad is not None and w.grad is not None  # (gradients are the leaves' own arrays)
