@@ -62,6 +62,32 @@ class KerasTensor:
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
+    # Arithmetic on symbolic tensors records an op node (layers/symbolic_ops.py), so a
+    # Functional model can write ``x + inputs``. (No comparisons: tensors stay hashable
+    # and ``==`` keeps meaning identity, which graph code relies on.)
+    __array_ufunc__ = None  # (so that ndarray + KerasTensor reaches __radd__)
+
+    def _apply(self, name, *args):
+        from .. import ops
+        from .symbolic_ops import symbolic_apply
+        return symbolic_apply(getattr(ops, name), *args)
+
+    def __add__(self, other): return self._apply("add", self, other)
+    def __radd__(self, other): return self._apply("add", other, self)
+    def __sub__(self, other): return self._apply("subtract", self, other)
+    def __rsub__(self, other): return self._apply("subtract", other, self)
+    def __mul__(self, other): return self._apply("multiply", self, other)
+    def __rmul__(self, other): return self._apply("multiply", other, self)
+    def __truediv__(self, other): return self._apply("divide", self, other)
+    def __rtruediv__(self, other): return self._apply("divide", other, self)
+    def __pow__(self, other): return self._apply("power", self, other)
+    def __rpow__(self, other): return self._apply("power", other, self)
+    def __matmul__(self, other): return self._apply("matmul", self, other)
+    def __rmatmul__(self, other): return self._apply("matmul", other, self)
+    def __neg__(self): return self._apply("negative", self)
+    def __abs__(self): return self._apply("abs", self)
+    def __getitem__(self, index): return self._apply("getitem", self, index)
+
 
 class Node:
     """One call of a layer in a Functional graph: inputs (KerasTensors) -> outputs."""

@@ -14,6 +14,7 @@ Example:
 """
 from ..layers.core import InputLayer, Lambda
 from ..layers.layer import KerasTensor, _flatten, _map_structure
+from ..layers.symbolic_ops import SymbolicOp
 from .functional import Functional
 from .sequential import Sequential
 
@@ -26,6 +27,8 @@ def _default_clone(layer):
         return Lambda(layer.function, output_shape=layer._output_shape,
                       arguments=dict(layer.arguments), name=layer.name,
                       trainable=layer.trainable, dtype=layer.dtype)
+    if isinstance(layer, SymbolicOp):  # an op on symbolic tensors: the same op again
+        return SymbolicOp(layer.function, layer.arguments, name=layer.name)
     return type(layer).from_config(layer.get_config())
 
 
