@@ -79,4 +79,8 @@ from .neural import (adaptive_average_pool, adaptive_max_pool, binary_crossentro
 from .linalg import (cholesky, cholesky_inverse, det, eig, eigh, inv, jvp, logdet,  # noqa: F401,E402
                      lstsq, lu_factor, matrix_power, matrix_rank, norm, pinv, qr, slogdet, solve,
                      solve_triangular, svd)
+from .fft import extract_sequences, fft, fft2, ifft2, irfft, istft, rfft, stft  # noqa: F401,E402
+from .core import view_as_complex, view_as_real  # noqa: F401,E402
+from .shape import rearrange  # noqa: F401,E402
+from .statistics import cdist, segment_max, segment_min, segment_prod, segment_sum  # noqa: F401,E402
 from . import image, linalg, nn, numpy  # noqa: F401,E402

@@ -474,3 +474,20 @@ def vectorize(pyfunc, *, excluded=None, signature=None):
         y = stack(outs)
         return reshape(y, loop + y.shape[1:])
     return wrapped
+
+
+def view_as_real(x):
+    """A complex tensor as (..., 2) floats: real and imaginary parts last."""
+    a = np.asarray(data_of(x))
+    if a.dtype.kind != "c":
+        raise TypeError(f"view_as_real: x must be complex. Received: dtype={a.dtype}")
+    return Tensor(np.stack([a.real, a.imag], axis=-1))
+
+
+def view_as_complex(x):
+    """A (..., 2) float tensor as complex numbers (real, imaginary)."""
+    a = np.asarray(data_of(x))
+    if a.shape[-1:] != (2,) or a.dtype.kind != "f":
+        raise ValueError(f"view_as_complex: x must be float with a last axis of size 2. "
+                         f"Received: shape={a.shape}, dtype={a.dtype}")
+    return Tensor(a[..., 0] + 1j * a[..., 1])

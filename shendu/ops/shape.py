@@ -442,3 +442,44 @@ def meshgrid(*x, indexing="xy"):
         d = (1 - i if i < 2 else i) if indexing == "xy" and len(x) > 1 else i
         grids.append(broadcast_to(reshape(v, [-1 if k == d else 1 for k in range(len(x))]), sizes))
     return grids
+
+
+def rearrange(tensor, pattern, **axes_lengths):
+    """Reorder, split and merge axes by an einops pattern, e.g. ``"b (h w) c -> b h w c"``
+    with ``h=4``: named axes, parenthesized groups (split on the left, merged on the right)
+    and sizes for split axes given as keywords (one per group may be inferred).
+
+    Example:
+        >>> import numpy as np, shendu.ops as ops
+        >>> ops.rearrange(np.zeros((2, 12, 3)), "b (h w) c -> b c h w", h=4).shape
+        (2, 3, 4, 3)
+    """
+    import re
+    if "->" not in pattern:
+        raise ValueError(f"rearrange: the pattern must read 'input -> output'. Received: {pattern!r}")
+    left, right = (side.strip() for side in pattern.split("->"))
+    token = r"\([^)]*\)|[A-Za-z_]\w*"
+    lhs = [t.strip("()").split() for t in re.findall(token, left)]
+    rhs = [t.strip("()").split() for t in re.findall(token, right)]
+    shape = np.shape(data_of(tensor))
+    if len(lhs) != len(shape):
+        raise ValueError(f"rearrange: the left side names {len(lhs)} axes; the tensor has {len(shape)} "
+                         f"(shape {shape})")
+    sizes = dict(axes_lengths)
+    for group, n in zip(lhs, shape):
+        unknown = [a for a in group if a not in sizes]
+        known = int(np.prod([sizes[a] for a in group if a in sizes]))
+        if len(unknown) > 1:
+            raise ValueError(f"rearrange: give the sizes of all but one of {group}")
+        if unknown:
+            sizes[unknown[0]] = n // known
+        if int(np.prod([sizes[a] for a in group])) != n:
+            raise ValueError(f"rearrange: the axes {group} of sizes {[sizes[a] for a in group]} do not "
+                             f"make an axis of size {n}")
+    flat_in = [a for g in lhs for a in g]
+    flat_out = [a for g in rhs for a in g]
+    if sorted(flat_in) != sorted(flat_out) or len(set(flat_in)) != len(flat_in):
+        raise ValueError(f"rearrange: both sides must name the same axes once each. Received: {pattern!r}")
+    y = reshape(tensor, [sizes[a] for a in flat_in])
+    y = transpose(y, [flat_in.index(a) for a in flat_out])
+    return reshape(y, [int(np.prod([sizes[a] for a in g])) for g in rhs])

@@ -11,6 +11,7 @@ reaches a NaN).
 """
 import numpy as np
 
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor, as_tensor
 from ._util import data_of, normalize_axis
 
@@ -377,3 +378,109 @@ def unique(x, sorted=True, return_index=False, return_inverse=False, return_coun
 def argpartition(x, kth, axis=-1):
     """Indices that partition x along ``axis`` around its ``kth`` element (int32)."""
     return Tensor(np.argpartition(np.asarray(data_of(x)), kth, axis=axis).astype(np.int32))
+
+
+# ---- segment reductions ----------------------------------------------------------------------------
+
+class _Segment(Function):
+    """y[s] = reduce of the rows data[i] with segment_ids[i] == s (ids outside
+    [0, num_segments) are dropped; an empty segment holds the reduction's identity).
+
+    sum:  g data[i] = gy[id_i]
+    max/min: g data[i] = gy[id_i] where data[i] equals the result, split evenly among ties
+    prod: g data[i] = gy[id_i] * (product of the other rows of its segment), formed
+          without division (zeros handled exactly)
+    """
+
+    def forward(ctx, data, ids, num_segments, kind):
+        ctx.ids, ctx.kind = ids, kind
+        keep = (ids >= 0) & (ids < num_segments)
+        ctx.keep = keep
+        identity = {"sum": 0, "prod": 1, "max": -np.inf, "min": np.inf}[kind]
+        y = np.full((num_segments,) + data.shape[1:], identity, data.dtype)
+        ufunc = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum}[kind]
+        ufunc.at(y, ids[keep], data[keep])
+        if kind in ("max", "min", "prod"):
+            ctx.save_for_backward(data, y)
+        return y
+
+    def backward(ctx, gy):
+        ids, keep, kind = np.where(ctx.keep, ctx.ids, 0), ctx.keep, ctx.kind
+        mask = keep.reshape((-1,) + (1,) * (gy.ndim - 1))
+        g = gy[ids] * mask
+        if kind == "sum":
+            return g
+        data, y = ctx.saved
+        if kind in ("max", "min"):
+            hit = (data == y[ids]) & mask
+            count = np.zeros(y.shape, gy.dtype)
+            np.add.at(count, ids, hit.astype(gy.dtype))
+            return np.where(hit, g / np.where(count[ids] > 0, count[ids], 1), 0).astype(gy.dtype)
+        # prod: the product of the other rows = (product of the nonzero rows) / x_i when x_i != 0,
+        # that product when x_i is the segment's only zero, and 0 when there are other zeros
+        zero = data == 0
+        nonzero_prod = np.ones(y.shape, data.dtype)
+        np.multiply.at(nonzero_prod, ids[keep], np.where(zero, 1, data)[keep])
+        zeros = np.zeros(y.shape, np.int64)
+        np.add.at(zeros, ids[keep], zero[keep].astype(np.int64))
+        p, z = nonzero_prod[ids], zeros[ids]
+        others = np.where(zero, np.where(z == 1, p, 0), np.where(z == 0, p / np.where(zero, 1, data), 0))
+        return (g * others).astype(gy.dtype)
+
+
+def _segment(kind, data, segment_ids, num_segments, sorted):  # noqa: A002
+    ids = np.asarray(data_of(segment_ids)).astype(np.int64)
+    d = as_tensor(data)
+    if ids.ndim != 1 or ids.shape[0] != d.shape[0]:
+        raise ValueError(f"segment_{kind}: segment_ids must be 1-D with one id per row of data. "
+                         f"Received: segment_ids.shape={ids.shape}, data.shape={d.shape}")
+    if num_segments is None:
+        num_segments = int(ids.max()) + 1 if ids.size else 0
+    if kind in ("max", "min") and d.dtype.kind != "f":
+        raise TypeError(f"segment_{kind}: data must be floating point (an empty segment holds "
+                        f"{'-' if kind == 'max' else ''}inf). Received: dtype={d.dtype}")
+    return _Segment.apply(d, ids=ids, num_segments=int(num_segments), kind=kind)
+
+
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    """Sums of the rows of data that share a segment id: y[s] = sum_{i: ids[i] = s} data[i].
+
+    Example:
+        >>> import numpy as np, shendu.ops as ops
+        >>> ops.segment_sum(np.array([1., 2., 3.]), np.array([0, 0, 2]), 3).numpy()
+        array([3., 0., 3.])
+    """
+    return _segment("sum", data, segment_ids, num_segments, sorted)
+
+
+def segment_prod(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    """Products of the rows of data that share a segment id (1 for an empty segment)."""
+    return _segment("prod", data, segment_ids, num_segments, sorted)
+
+
+def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    """Maxima of the rows of data that share a segment id (-inf for an empty segment)."""
+    return _segment("max", data, segment_ids, num_segments, sorted)
+
+
+def segment_min(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    """Minima of the rows of data that share a segment id (+inf for an empty segment)."""
+    return _segment("min", data, segment_ids, num_segments, sorted)
+
+
+def cdist(x, y):
+    """Euclidean distances between the rows of x (..., N, D) and of y (..., M, D): (..., N, M).
+
+    Computed from differences (not the |x|^2 + |y|^2 - 2 x.y expansion, which loses
+    precision for near points); the gradient at a zero distance is taken as 0.
+    """
+    from .elementwise import sqrt, square, subtract, where
+    from .reduction import sum as _sum
+    from .shape import expand_dims
+    x, y = _float_tensor(x), _float_tensor(y)
+    if x.shape[-1] != y.shape[-1]:
+        raise ValueError(f"cdist: x and y must have the same last axis. Received: {x.shape} and {y.shape}")
+    d2 = _sum(square(subtract(expand_dims(x, -2), expand_dims(y, -3))), axis=-1)
+    # NOTE: sqrt has no derivative at 0; a zero distance passes no gradient.
+    zero = d2.data == 0
+    return where(zero, np.zeros((), d2.dtype), sqrt(where(zero, np.ones((), d2.dtype), d2)))

@@ -152,3 +152,12 @@ def test_scatter_update_reductions_and_errors():
 def test_view_reinterprets_bytes():
     y = ops.view(np.array([1.0], np.float32), "int32")
     assert y.dtype == np.int32 and y.tolist() == [1065353216]
+
+
+def test_view_as_real_and_complex():
+    z = np.array([1 + 2j, -3j])
+    r = ops.view_as_real(z)
+    assert r.tolist() == [[1.0, 2.0], [0.0, -3.0]]
+    np.testing.assert_array_equal(ops.view_as_complex(r).numpy(), z)
+    with pytest.raises(TypeError, match="complex"):
+        ops.view_as_real(np.ones(2))

@@ -361,11 +361,35 @@ def _leaves(y):
         return [leaf for item in y for leaf in _leaves(item)]
     return [np.asarray(y.numpy() if isinstance(y, shendu.Tensor) else y)]
 
+SIG = f32(2, 40)
+SPEC = tuple(np.asarray(p) for p in keras.ops.stft(SIG, 10, 4, 16))
+CASES += [
+    ("fft", "fft", ((X, Y),), {}),
+    ("fft2", "fft2", ((X, Y),), {}),
+    ("ifft2", "ifft2", ((X, Y),), {}),
+    ("rfft", "rfft", (X,), {}),
+    ("rfft_padded", "rfft", (X, 7), {}),
+    ("irfft", "irfft", ((X, Y),), {}),
+    ("irfft_odd", "irfft", ((X, Y), 7), {}),
+    ("extract_sequences", "extract_sequences", (SIG, 8, 3), {}),
+    ("stft", "stft", (SIG, 10, 4, 16), {}),
+    ("stft_hamming_uncentred", "stft", (SIG, 10, 4, 16), {"window": "hamming", "center": False}),
+    ("istft", "istft", (SPEC, 10, 4, 16), {}),
+    ("istft_length_no_window", "istft", (SPEC, 10, 4, 16), {"length": 30, "window": None}),
+    ("segment_sum", "segment_sum", (X, np.array([0, 0, 2])), {"num_segments": 3}),
+    ("segment_max", "segment_max", (X, np.array([1, 0, 1])), {"num_segments": 2}),
+    ("segment_min", "segment_min", (X, np.array([1, 0, 1])), {"num_segments": 2}),
+    ("segment_prod", "segment_prod", (X, np.array([0, 0, 2])), {"num_segments": 3}),
+    ("cdist", "cdist", (f32(2, 4, 3), f32(2, 5, 3)), {}),
+    ("rearrange", "rearrange", (f32(2, 12, 3), "b (h w) c -> (b c) w h"), {"h": 4}),
+    ("view_as_real", "view_as_real", ((X + 1j * Y).astype(np.complex64),), {}),
+]
+
 
 # factorizations and long float32 recursions (CTC) agree to float32 round-off, not better
 LOOSE = {"inv", "det", "slogdet", "logdet", "solve", "solve_triangular", "cholesky", "cholesky_inverse",
          "linalg.eigh", "matrix_power", "pinv", "lstsq", "lu_factor", "svd", "norm", "ctc_loss",
-         "ctc_decode", "image.ssim", "image.scale_and_translate", "image.perspective_transform"}
+         "ctc_decode", "istft", "image.ssim", "image.scale_and_translate", "image.perspective_transform"}
 
 
 @pytest.mark.parametrize("case", [c if hasattr(c, "marks") else pytest.param(c, id=c[0]) for c in CASES])

@@ -54,3 +54,22 @@ def test_errors():
         ops.meshgrid(np.ones(2), indexing="yx")
     with pytest.raises(ValueError, match="moveaxis"):
         ops.moveaxis(np.ones((2, 3)), (0, 1), 0)
+
+
+REARRANGE_SPECS = [
+    OpSpec("rearrange_split", lambda x: ops.rearrange(x, "b (h w) c -> b c h w", h=2), lambda r: [(_n(r, 2, 6, 3),)],
+           lambda x: x.reshape(2, 2, 3, 3).transpose(0, 3, 1, 2)),
+    OpSpec("rearrange_merge", lambda x: ops.rearrange(x, "a b c -> (c a) b"), lambda r: [(_n(r, 2, 3, 4),)],
+           lambda x: x.transpose(2, 0, 1).reshape(8, 3)),
+]
+
+test_rearrange_forward, test_rearrange_gradcheck, test_rearrange_float32 = op_spec_tests(REARRANGE_SPECS)
+
+
+def test_rearrange_errors():
+    with pytest.raises(ValueError, match="all but one"):
+        ops.rearrange(np.zeros((2, 6)), "b (h w c) -> b h w c", h=2)
+    with pytest.raises(ValueError, match="same axes"):
+        ops.rearrange(np.zeros((2, 6)), "b n -> b m")
+    with pytest.raises(ValueError, match="do not"):
+        ops.rearrange(np.zeros((2, 6)), "b (h w) -> b h w", h=4)

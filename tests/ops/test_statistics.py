@@ -128,3 +128,46 @@ def test_unique_and_argpartition():
     x = np.array([5, 1, 4, 2, 3])
     idx = ops.argpartition(x, 2).numpy()
     assert sorted(x[idx[:2]]) == [1, 2] and x[idx[2]] == 3
+
+
+IDS = np.array([0, 0, 2, 2, 2, 3])
+
+
+def _segment_ref(ufunc, identity):
+    def ref(x):
+        out = np.full((4,) + x.shape[1:], identity, x.dtype)
+        ufunc.at(out, IDS, x)
+        return out
+    return ref
+
+
+def _with_zero_rows(rng):
+    x = distinct(rng, (6, 2))
+    x[1, 0] = x[3, 1] = x[4, 1] = 0.0   # one zero in a segment, two in another
+    return x
+
+
+SEGMENT_SPECS = [
+    OpSpec("segment_sum", lambda x: ops.segment_sum(x, IDS, 4), _unary(lambda r: _n(r, 6, 2)),
+           _segment_ref(np.add, 0)),
+    OpSpec("segment_sum_dropped_ids", lambda x: ops.segment_sum(x, np.array([0, 5, -1, 1]), 2),
+           _unary(lambda r: _n(r, 4)), lambda x: np.array([x[0], x[3]])),
+    OpSpec("segment_prod_zeros", lambda x: ops.segment_prod(x, IDS, 4), _unary(_with_zero_rows),
+           _segment_ref(np.multiply, 1)),
+    OpSpec("segment_max", lambda x: ops.segment_max(x, IDS, 4)[[0, 2, 3]], _unary(lambda r: distinct(r, (6, 2))),
+           lambda x: _segment_ref(np.maximum, -np.inf)(x)[[0, 2, 3]]),
+    OpSpec("segment_min", lambda x: ops.segment_min(x, IDS)[[0, 2, 3]], _unary(lambda r: distinct(r, (6, 2))),
+           lambda x: _segment_ref(np.minimum, np.inf)(x)[[0, 2, 3]]),
+    OpSpec("cdist", ops.cdist, lambda r: [(_n(r, 2, 4, 3), _n(r, 2, 5, 3))],
+           lambda x, y: np.sqrt(((x[..., :, None, :] - y[..., None, :, :]) ** 2).sum(-1))),
+]
+
+test_segment_forward, test_segment_gradcheck, test_segment_float32 = op_spec_tests(SEGMENT_SPECS)
+
+
+def test_empty_segments_hold_the_identity():
+    y = ops.segment_max(np.array([1.0, 2.0]), np.array([0, 2]), 3).numpy()
+    assert y[1] == -np.inf and y.tolist()[::2] == [1.0, 2.0]
+    assert ops.segment_prod(np.array([2.0]), np.array([1]), 2).tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match="one id per row"):
+        ops.segment_sum(np.ones(3), np.array([0, 1]))
