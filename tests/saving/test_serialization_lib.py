@@ -53,34 +53,34 @@ def test_unknown_names_are_refused_and_never_imported():
                                   "registered_name": "function"})
 
 
-class Twice(shendu.layers.Layer):
+class ScopeOnlyDoubler(shendu.layers.Layer):
     def call(self, x):
         return x * 2
 
 
 def test_custom_object_scope_and_global_custom_objects():
-    d = serialize_keras_object(Twice(name="t"))
-    with pytest.raises(ValueError, match="Unknown class 'Twice'"):
+    d = serialize_keras_object(ScopeOnlyDoubler(name="t"))
+    with pytest.raises(ValueError, match="Unknown class 'ScopeOnlyDoubler'"):
         deserialize_keras_object(d)
-    with custom_object_scope({"Twice": Twice}) as scope:
+    with custom_object_scope({"ScopeOnlyDoubler": ScopeOnlyDoubler}) as scope:
         assert isinstance(scope, CustomObjectScope)
-        assert isinstance(deserialize_keras_object(d), Twice)
-        assert get_registered_object("Twice") is Twice
-    assert get_registered_object("Twice") is None
-    get_custom_objects()["Twice"] = Twice
+        assert isinstance(deserialize_keras_object(d), ScopeOnlyDoubler)
+        assert get_registered_object("ScopeOnlyDoubler") is ScopeOnlyDoubler
+    assert get_registered_object("ScopeOnlyDoubler") is None
+    get_custom_objects()["ScopeOnlyDoubler"] = ScopeOnlyDoubler
     try:
-        assert isinstance(deserialize_keras_object(d), Twice)
+        assert isinstance(deserialize_keras_object(d), ScopeOnlyDoubler)
     finally:
-        del get_custom_objects()["Twice"]
-    assert isinstance(deserialize_keras_object(d, custom_objects={"Twice": Twice}), Twice)
+        del get_custom_objects()["ScopeOnlyDoubler"]
+    assert isinstance(deserialize_keras_object(d, custom_objects={"ScopeOnlyDoubler": ScopeOnlyDoubler}), ScopeOnlyDoubler)
 
 
 def test_custom_object_scope_reaches_load_model(tmp_path):
-    model = shendu.Sequential([shendu.Input((2,)), Twice(name="t2")])
+    model = shendu.Sequential([shendu.Input((2,)), ScopeOnlyDoubler(name="t2")])
     model.save(tmp_path / "m.keras")
-    with pytest.raises(ValueError, match="Twice"):
+    with pytest.raises(ValueError, match="ScopeOnlyDoubler"):
         shendu.models.load_model(tmp_path / "m.keras")
-    with CustomObjectScope({"Twice": Twice}):
+    with CustomObjectScope({"ScopeOnlyDoubler": ScopeOnlyDoubler}):
         loaded = shendu.models.load_model(tmp_path / "m.keras")
     assert np.array_equal(loaded(np.ones((1, 2), np.float32)).numpy(), [[2.0, 2.0]])
 
@@ -95,7 +95,7 @@ def test_registered_names():
     d = serialize_keras_object(Thrice())
     assert d["registered_name"] == "pkg_sl>Thrice"
     assert isinstance(deserialize_keras_object(d), Thrice)
-    assert get_registered_name(Twice) == "Twice"
+    assert get_registered_name(ScopeOnlyDoubler) == "ScopeOnlyDoubler"
     assert shendu.utils.serialize_keras_object is serialize_keras_object
 
 
