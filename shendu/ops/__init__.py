@@ -54,7 +54,7 @@ from .math import (allclose, angle, arccos, arccosh, arcsin, arcsinh, arctan, ar
 from .reduction import cumprod, cumsum, prod  # noqa: F401,E402
 from .creation import bartlett, blackman, hamming, hanning, kaiser  # noqa: F401,E402
 from .core import view  # noqa: F401,E402
-from .math import correlate, cross, diff, trapezoid, vander  # noqa: F401,E402
+from .math import correlate, cross, diff, gammainc, trapezoid, vander  # noqa: F401,E402
 from .shape import (append, array_split, column_stack, dsplit, dstack, hsplit, hstack,  # noqa: F401,E402
                     meshgrid, ravel, vsplit, vstack)
 from .statistics import (all, any, argpartition, average, bincount, corrcoef,  # noqa: F401,E402

@@ -184,3 +184,29 @@ def test_windows_match_numpy():
         assert w.dtype == np.float32
         np.testing.assert_allclose(w.numpy(), getattr(np, name)(7), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(ops.kaiser(6, 2.5).numpy(), np.kaiser(6, 2.5), rtol=1e-6)
+
+
+_A = np.array([0.5, 2.5, 10.0, 30.0])
+
+def _scipy_gammainc(x):
+    special = pytest.importorskip("scipy.special", reason="the reference is SciPy's gammainc")
+    return special.gammainc(_A, x).astype(x.dtype)
+
+
+GAMMAINC_SPECS = [
+    OpSpec("gammainc", lambda x: ops.gammainc(_A.astype(x.dtype), x), lambda r: [(r.uniform(0.1, 40.0, (3, 4)),)],
+           _scipy_gammainc),
+]
+for spec in GAMMAINC_SPECS:
+    spec.fwd_rtol32 = 1e-4
+
+test_gammainc_forward, test_gammainc_gradcheck, test_gammainc_float32 = op_spec_tests(GAMMAINC_SPECS)
+
+
+def test_gammainc_matches_scipy():
+    special = pytest.importorskip("scipy.special", reason="the reference is SciPy's gammainc")
+    a = np.array([0.1, 0.5, 1.0, 2.5, 10.0, 30.0, 100.0, 3.0, 2.0, -1.0])
+    x = np.array([0.01, 0.3, 2.0, 2.5, 12.0, 20.0, 120.0, 0.0, np.inf, 1.0])
+    got = ops.gammainc(a, x).numpy()
+    np.testing.assert_allclose(got[:-1], special.gammainc(a[:-1], x[:-1]), rtol=1e-12, atol=1e-14)
+    assert np.isnan(got[-1])
