@@ -28,7 +28,7 @@ from ._util import data_of
 
 __all__ = ["affine_transform", "crop_images", "elastic_transform", "extract_patches",
            "extract_patches_3d", "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
-           "perspective_transform", "resize", "rgb_to_grayscale", "rgb_to_hsv",
+           "perspective_transform", "reconstruct_patches", "resize", "rgb_to_grayscale", "rgb_to_hsv",
            "scale_and_translate", "sobel_edges", "ssim"]
 
 FILL_MODES = ("reflect", "mirror", "wrap", "constant", "nearest")
@@ -423,6 +423,66 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="va
     if data_format == "channels_first":
         x = moveaxis(x, 1, -1)
     y = _patches(op, x, size, strides, dilation_rate, padding, 3)
+    if data_format == "channels_first":
+        y = moveaxis(y, -1, 1)
+    return squeeze(y, 0) if single else y
+
+
+def reconstruct_patches(patches, size, output_size=None, strides=None, padding="valid",
+                        data_format=None, reduction="mean", dilation_rate=1):
+    """Images from their patches: the adjoint of ``extract_patches`` (every patch element
+    added back where it was read from), divided by how many patches read each pixel when
+    ``reduction='mean'``, so patches of an image give that image back.
+
+    ``patches`` is (N, gh, gw, ph*pw*C) (channels-last; unbatched works), ``output_size``
+    (H, W) defaults, for 'valid' padding, to (g - 1) * stride + (size - 1) * dilation + 1.
+    A 3-tuple ``size`` reconstructs volumes from ``extract_patches_3d``.
+    """
+    from .core import Scatter
+    from .elementwise import divide
+    from .shape import expand_dims, moveaxis, reshape, squeeze
+    op = "reconstruct_patches"
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"{op}: reduction must be 'mean' or 'sum'. Received: reduction={reduction!r}")
+    nsp = 3 if not isinstance(size, (int, np.integer)) and len(size) == 3 else 2
+    ksize = (int(size),) * nsp if isinstance(size, (int, np.integer)) else tuple(int(k) for k in size)
+    stride = ksize if strides is None else ((int(strides),) * nsp if isinstance(strides, (int, np.integer))
+                                             else tuple(int(k) for k in strides))
+    dil = (int(dilation_rate),) * nsp if isinstance(dilation_rate, (int, np.integer)) else tuple(dilation_rate)
+    from .math import _float_input
+    p = _float_input(patches)
+    single = p.ndim == nsp + 1
+    if single:
+        p = expand_dims(p, 0)
+    if p.ndim != nsp + 2:
+        raise ValueError(f"{op}: patches must be (batch, grid..., flat). Received: shape={p.shape}")
+    if data_format == "channels_first":
+        p = moveaxis(p, 1, -1)
+    grid, flat = p.shape[1:-1], p.shape[-1]
+    if flat % math.prod(ksize):
+        raise ValueError(f"{op}: the patch axis ({flat}) is not divisible by prod(size) ({math.prod(ksize)})")
+    c = flat // math.prod(ksize)
+    if output_size is None:
+        if padding != "valid":
+            raise ValueError(f"{op}: give output_size when padding={padding!r}")
+        output_size = tuple((g - 1) * s + (k - 1) * d + 1 for g, s, k, d in zip(grid, stride, ksize, dil))
+    out = tuple(int(n) for n in output_size)
+    # where each patch element came from: the patches of an image of its own (1-based) indices
+    ids = np.arange(1, math.prod(out) * c + 1, dtype=np.float64).reshape((1,) + out + (c,))
+    src = _patches(op, Tensor(ids), ksize, stride, dil, padding, nsp).data
+    if src.shape[1:-1] != tuple(grid):
+        raise ValueError(f"{op}: output_size {out} with these size/strides/padding gives a grid of "
+                         f"{src.shape[1:-1]} patches, but patches has {tuple(grid)}")
+    src = np.rint(src).astype(np.int64).reshape(-1) - 1      # -1: a padding position
+    keep = np.nonzero(src >= 0)[0]
+    n = p.shape[0]
+    flat_p = moveaxis(reshape(p, (n, -1)), 0, -1)              # (positions, N)
+    from .shape import getitem
+    y = Scatter.apply(getitem(flat_p, keep), index=(src[keep],), shape=(math.prod(out) * c, n))
+    if reduction == "mean":
+        count = np.bincount(src[keep], minlength=math.prod(out) * c).astype(p.dtype)
+        y = divide(y, np.maximum(count, 1)[:, None])
+    y = reshape(moveaxis(y, -1, 0), (n,) + out + (c,))
     if data_format == "channels_first":
         y = moveaxis(y, -1, 1)
     return squeeze(y, 0) if single else y

@@ -127,3 +127,30 @@ def test_errors():
     with pytest.raises(ValueError, match="3 \\(RGB\\) or 1"):
         image.rgb_to_grayscale(np.zeros((2, 2, 2)))
     assert image.resize(shendu.tensor(x), (2, 2)).shape == (1, 2, 2, 3)
+
+
+@pytest.mark.parametrize("kw", [dict(size=2), dict(size=(2, 3), strides=(1, 2)),
+                                dict(size=3, strides=1, padding="same"), dict(size=2, strides=1, dilation_rate=2)])
+def test_reconstruct_patches_inverts_extract_patches(kw, rng):
+    x = rng.standard_normal((2, 6, 8, 3))
+    p = image.extract_patches(x, **kw)
+    rec = image.reconstruct_patches(p, output_size=(6, 8), **kw).numpy()
+    summed = image.reconstruct_patches(p, output_size=(6, 8), reduction="sum", **kw).numpy()
+    ones = image.reconstruct_patches(image.extract_patches(np.ones_like(x), **kw), output_size=(6, 8),
+                                     reduction="sum", **kw).numpy()   # how many patches read each pixel
+    covered = ones > 0
+    assert covered.mean() > 0.8
+    np.testing.assert_allclose(rec[covered], x[covered], atol=1e-12)   # pixels no patch read stay 0
+    assert (rec[~covered] == 0).all()
+    np.testing.assert_allclose(summed, ones * x, atol=1e-12)
+    gradcheck(lambda t: image.reconstruct_patches(t, output_size=(6, 8), **kw), p.numpy()[:1])
+
+
+def test_reconstruct_patches_3d_and_channels_first(rng):
+    v = rng.standard_normal((1, 4, 4, 6, 2))
+    np.testing.assert_allclose(image.reconstruct_patches(image.extract_patches_3d(v, 2), (2, 2, 2)).numpy(), v)
+    x = rng.standard_normal((1, 3, 4, 4))
+    p = image.extract_patches(x, 2, data_format="channels_first")
+    np.testing.assert_allclose(image.reconstruct_patches(p, 2, data_format="channels_first").numpy(), x)
+    with pytest.raises(ValueError, match="grid"):
+        image.reconstruct_patches(p.numpy(), 2, output_size=(6, 6), data_format="channels_first")
