@@ -11,9 +11,8 @@ class SwapEMAWeights(Callback):
             ``on_epoch_end`` callbacks listed after this one see the averages) and back at
             the start of the next; after the last epoch the averages stay in the model.
 
-    Pass it to ``evaluate``/``predict`` (``callbacks=[SwapEMAWeights()]``) as well as to
-    ``fit``: shendu's ``fit`` runs its validation without the callbacks' test hooks, so the
-    validation during ``fit`` uses the training weights unless ``swap_on_epoch`` is set.
+    In ``fit`` the validation passes run with the averages; pass it to ``evaluate`` or
+    ``predict`` (``callbacks=[SwapEMAWeights()]``) to use them there.
 
     Example:
         >>> import shendu

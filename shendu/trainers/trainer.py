@@ -401,10 +401,12 @@ class Trainer:
                 epoch_logs = dict(logs)
                 if val is not None and (epoch + 1) % validation_freq == 0:
                     vx, vy, vsw = val
+                    # As in Keras, the callbacks see the validation pass (on_test_begin, ...,
+                    # on_test_end): TensorBoard logs it, SwapEMAWeights swaps around it.
                     val_logs = self.evaluate(vx, vy, sample_weight=vsw,
                                              batch_size=validation_batch_size or batch_size,
                                              steps=validation_steps, verbose=0, return_dict=True,
-                                             _internal=True)
+                                             callbacks=callbacks, _internal=True)
                     epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 self._completed_epochs, self._steps_done = epoch + 1, 0  # a checkpoint resumes after it
                 callbacks.on_epoch_end(epoch, epoch_logs)
@@ -441,9 +443,14 @@ class Trainer:
             self._check_data(data.x, data.y, "evaluate", data.sample_weight)
         strategy = get_strategy(self)
         data = strategy.distribute_data(data, self)
-        verbose, callbacks = strategy.verbose(verbose), strategy.callbacks(callbacks)
-        cbs = CallbackList(callbacks, add_history=False, add_progbar=verbose != 0 and not _internal,
-                           model=self, verbose=verbose, epochs=1, steps=data.num_batches)
+        verbose = strategy.verbose(verbose)
+        if isinstance(callbacks, CallbackList):  # fit's own list (already filtered by the strategy)
+            cbs = callbacks
+        else:
+            callbacks = strategy.callbacks(callbacks)
+            cbs = CallbackList(callbacks, add_history=False,
+                               add_progbar=verbose != 0 and not _internal, model=self,
+                               verbose=verbose, epochs=1, steps=data.num_batches)
         if self._metrics_built:
             self.reset_metrics()
         cbs.on_test_begin()

@@ -86,3 +86,19 @@ def test_needs_use_ema():
     x = np.ones((4, 2), np.float32)
     with pytest.raises(ValueError, match="use_ema=True"):
         model.predict(x, verbose=0, callbacks=[SwapEMAWeights()])
+
+
+def test_validation_during_fit_uses_the_averages():
+    x = np.random.default_rng(1).normal(size=(40, 2)).astype(np.float32)
+    y = x @ np.array([[2.0], [-1.0]], np.float32)
+    vx, vy = x[:8], y[:8]
+    with_swap = _model()
+    history = with_swap.fit(x, y, epochs=2, batch_size=8, verbose=0, validation_data=(vx, vy),
+                            callbacks=[SwapEMAWeights()])
+    # fit ended with the averages in the model: the last validation saw the same weights
+    assert np.isclose(history.history["val_loss"][-1], with_swap.evaluate(vx, vy, verbose=0),
+                      rtol=1e-6)
+    without = _model()
+    history2 = without.fit(x, y, epochs=2, batch_size=8, verbose=0, validation_data=(vx, vy))
+    assert not np.isclose(history2.history["val_loss"][-1], without.evaluate(vx, vy, verbose=0),
+                          rtol=1e-4)

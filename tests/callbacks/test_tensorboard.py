@@ -78,3 +78,10 @@ def test_arguments_and_missing_package(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_tensorboard)
     with pytest.raises(ImportError, match="pip install tensorboard"):
         _fit(tmp_path)
+
+
+def test_validation_during_fit_is_logged_vs_iterations(tmp_path):
+    model, _, _, _ = _fit(tmp_path)
+    val = _read(tmp_path / "logs" / "validation")
+    events = val.Scalars("evaluation_loss_vs_iterations")
+    assert [e.step for e in events] == [4, 8, 12]  # 4 steps an epoch
