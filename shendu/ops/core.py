@@ -16,8 +16,8 @@ from ._util import data_of
 
 
 def _float_dtype(dtype):
-    from ..config import float_dtype
-    return float_dtype() if dtype is None else np.dtype(dtype)
+    from .creation import _dtype
+    return _dtype(dtype)
 
 
 # ---- tensor facts and conversion -------------------------------------------------------

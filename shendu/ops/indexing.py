@@ -13,8 +13,8 @@ from ._util import data_of, normalize_axis
 
 
 def _float_dtype(dtype):
-    from ..config import float_dtype
-    return float_dtype() if dtype is None else np.dtype(dtype)
+    from .creation import _dtype
+    return _dtype(dtype)
 
 
 def _one_axis(op, axis, ndim):

@@ -19,8 +19,8 @@ _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 def _floatx():
-    from ..config import float_dtype
-    return float_dtype()
+    from .math import _floatx
+    return _floatx()
 
 
 def _float_tensor(x):
