@@ -50,8 +50,8 @@ _view = np.ndarray.view
 _LOCK = threading.Lock()
 _FREE = {}                          # (shape, dtype) -> [block, ...], most recently returned last
 _LRU = {}                           # id(block) -> (shape, dtype), least recently returned first
-_LENT = {}                          # id(weakref to a loan) -> (weakref, block, key, generation)
-_RETURNED = collections.deque()     # (block, key, generation) given back, not yet filed
+_LENT = {}                          # id(weakref to a loan) -> (weakref, block, key, nbytes, generation)
+_RETURNED = collections.deque()     # such entries given back while the lock was taken
 _budget = _DEFAULT_BUDGET
 _free_bytes = 0
 _generation = 0                     # bumped by clear(): blocks lent before it are not taken back
@@ -65,20 +65,21 @@ def _give_back(ref):
     # File it now (and trim to the budget) unless the lock is taken, by another thread
     # or by this one inside empty() (a garbage collection can run this callback at any
     # allocation): then it waits in _RETURNED for the next call.
-    if _LOCK.acquire(blocking=False):
+    if _LOCK.acquire(False):
         try:
-            _file(entry[1], entry[2], entry[3])
+            _file(entry)
             if _RETURNED:
                 _file_returned()
         finally:
             _LOCK.release()
     else:
-        _RETURNED.append(entry[1:])
+        _RETURNED.append(entry)
 
 
-def _file(block, key, generation):
+def _file(entry):
     """Put a returned block on its free list, then trim to the budget. Lock held."""
     global _free_bytes
+    _, block, key, nbytes, generation = entry
     if generation != _generation:
         return
     blocks = _FREE.get(key)
@@ -87,7 +88,7 @@ def _file(block, key, generation):
     else:
         blocks.append(block)
     _LRU[id(block)] = key
-    _free_bytes += block.nbytes
+    _free_bytes += nbytes
     if _free_bytes > _budget:
         _trim()
 
@@ -108,7 +109,7 @@ def _trim():
 def _file_returned():
     """File the blocks that came back while the lock was taken. Lock held."""
     while _RETURNED:
-        _file(*_RETURNED.popleft())
+        _file(_RETURNED.popleft())
 
 
 def empty(shape, dtype):
@@ -123,7 +124,8 @@ def empty(shape, dtype):
     """
     global _free_bytes
     # (called per chunk by ops split over threads, so kept cheap: map and math.prod,
-    # not a generator and np.prod, which cost several microseconds)
+    # not a generator and np.prod, which cost several microseconds; the key holds the
+    # dtype itself, whose hash is cheaper than building dtype.str)
     shape = tuple(map(int, shape))
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize * math.prod(shape)
@@ -146,7 +148,7 @@ def empty(shape, dtype):
         # over the block's buffer; a view of the loan stops at the loan, see above.)
         loan = _view(block, np.ndarray)
         ref = weakref.ref(loan, _give_back)
-        _LENT[id(ref)] = (ref, block, key, _generation)
+        _LENT[id(ref)] = (ref, block, key, nbytes, _generation)
     return loan
 
 
@@ -188,4 +190,4 @@ def pooled_bytes():
 def lent_bytes():
     """Bytes of pooled memory on loan now (owned by live arrays)."""
     with _LOCK:
-        return sum(e[1].nbytes for e in list(_LENT.values()) if e[3] == _generation)
+        return sum(e[3] for e in list(_LENT.values()) if e[4] == _generation)

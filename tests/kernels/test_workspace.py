@@ -126,7 +126,7 @@ def test_free_buffers_stay_under_the_budget_least_recently_used_dropped_first():
     a, b, c, d = (workspace.empty(SHAPE, np.float32) for _ in range(4))
     addresses = [x.ctypes.data for x in (a, b, c, d)]
     del a, b, c, d  # returned in this order: a is the least recently returned
-    held = workspace._free_bytes + sum(e[0].nbytes for e in workspace._RETURNED)
+    held = workspace._free_bytes + sum(e[3] for e in workspace._RETURNED)
     assert held == 3 * 256 * 1024  # trimmed when returned, not at the next call
     assert workspace.pooled_bytes() == 3 * 256 * 1024
     again = [workspace.empty(SHAPE, np.float32) for _ in range(3)]
