@@ -157,16 +157,23 @@ def test_sequential_json_keeps_the_input_dtype_and_shape():
 
 
 def test_registered_custom_layer_keeps_its_module_and_name():
+    from shendu.saving import registry
+
     @shendu.saving.register_keras_serializable(package="json_demo")
-    class Twice(shendu.layers.Layer):
+    class JsonConfigTwice(shendu.layers.Layer):
         def call(self, x):
             return x * 2.0
-    model = shendu.Sequential([shendu.Input((3,)), Twice(name="twice"), shendu.layers.Dense(2)])
-    entry = json.loads(model.to_json())["config"]["layers"][1]
-    assert (entry["module"], entry["class_name"], entry["registered_name"]) == \
-        (__name__, "Twice", "json_demo>Twice")
-    clone = shendu.models.model_from_json(model.to_json())
-    assert type(clone.get_layer("twice")) is Twice
+    try:
+        model = shendu.Sequential([shendu.Input((3,)), JsonConfigTwice(name="twice"),
+                                   shendu.layers.Dense(2)])
+        entry = json.loads(model.to_json())["config"]["layers"][1]
+        assert (entry["module"], entry["class_name"], entry["registered_name"]) == \
+            (__name__, "JsonConfigTwice", "json_demo>JsonConfigTwice")
+        clone = shendu.models.model_from_json(model.to_json())
+        assert type(clone.get_layer("twice")) is JsonConfigTwice
+    finally:  # (the registry is global: leave no class behind for other tests)
+        registry._REGISTERED.pop("json_demo>JsonConfigTwice", None)
+        registry._NAMES.pop(JsonConfigTwice, None)
 
 
 def test_dtype_policies_are_checked():
