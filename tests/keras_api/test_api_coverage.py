@@ -9,16 +9,17 @@ import pytest
 
 # Names that resolve, per namespace, at least. Raise a floor when you add names.
 FLOORS = {
-    "(top level)": 6, "activations": 20, "backend": 14, "callbacks": 15, "config": 20,
-    "constraints": 7, "datasets.cifar10": 1, "datasets.cifar100": 1,
-    "datasets.fashion_mnist": 1, "datasets.mnist": 1, "datasets.boston_housing": 1,
-    "datasets.california_housing": 1, "datasets.imdb": 2, "datasets.reuters": 3, "initializers": 18, "layers": 85,
-    "losses": 36, "metrics": 36, "mixed_precision": 7, "models": 3, "ops": 88,
-    "optimizers": 12, "optimizers.schedules": 9, "random": 11, "regularizers": 9,
-    "saving": 12, "tree": 12, "preprocessing": 3, "preprocessing.image": 5,
-    "preprocessing.sequence": 1, "utils": 36,
+    "(top level)": 9, "activations": 20, "backend": 14, "callbacks": 15, "config": 20,
+    "constraints": 7, "datasets.boston_housing": 1, "datasets.california_housing": 1,
+    "datasets.cifar10": 1, "datasets.cifar100": 1, "datasets.fashion_mnist": 1,
+    "datasets.imdb": 2, "datasets.mnist": 1, "datasets.reuters": 3, "initializers": 18,
+    "layers": 87, "losses": 36, "metrics": 36, "mixed_precision": 7, "models": 6, "ops": 339,
+    "ops.image": 17, "ops.linalg": 17, "ops.nn": 54, "ops.numpy": 221, "optimizers": 12,
+    "optimizers.schedules": 9, "preprocessing": 3, "preprocessing.image": 5,
+    "preprocessing.sequence": 1, "random": 11, "regularizers": 9, "saving": 12, "tree": 12,
+    "utils": 37,
 }
-TOTAL_FLOOR = 363
+TOTAL_FLOOR = 1045
 
 
 @pytest.fixture(scope="module")
