@@ -121,6 +121,10 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
                  show_layer_names=show_layer_names,
                  show_layer_activations=show_layer_activations, show_trainable=show_trainable)
     dot = DotGraph(model.name, rankdir, dpi, splines)
+    numbers = {}  # layer -> a node id that is the same on every run (not id())
+
+    def node_id(layer):
+        return f"layer_{numbers.setdefault(id(layer), len(numbers))}"
     nodes = getattr(model, "_nodes", None)
     if nodes is not None:  # Functional: the recorded calls
         for t in _tensors(model.inputs):
@@ -129,14 +133,14 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
         for node in nodes:
             outs = _tensors(node.outputs)
             shapes = [o.shape for o in outs]
-            dot.add_node(f"layer:{id(node.layer)}", _label(
+            dot.add_node(node_id(node.layer), _label(
                 node.layer.name, type(node.layer).__name__,
                 shapes[0] if len(shapes) == 1 else shapes,
                 outs[0].dtype if outs else None, node.layer, **flags))
             for parent in node.parent_tensors:
-                src = f"layer:{id(parent.node.layer)}" if parent.node is not None else \
+                src = node_id(parent.node.layer) if parent.node is not None else \
                     f"input:{parent.name}"
-                dot.add_edge(src, f"layer:{id(node.layer)}")
+                dot.add_edge(src, node_id(node.layer))
         return dot
     layers = list(getattr(model, "layers", []) or [])
     shape = getattr(model, "_input_batch_shape", None)
@@ -146,7 +150,7 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
         dot.add_node(previous, _label("input_layer", "InputLayer", shape, model.dtype, None,
                                       **flags))
     if not layers:  # a subclassed model or a lone layer: one box
-        dot.add_node(f"layer:{id(model)}", _label(model.name, type(model).__name__, None,
+        dot.add_node(node_id(model), _label(model.name, type(model).__name__, None,
                                                   model.dtype, model, **flags))
         return dot
     for layer in layers:
@@ -154,12 +158,12 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
             shape = layer.compute_output_shape(shape) if shape is not None else None
         except Exception:  # noqa: BLE001 - a layer that cannot say: shown as '?'
             shape = None
-        node_id = f"layer:{id(layer)}"
-        dot.add_node(node_id, _label(layer.name, type(layer).__name__, shape, layer.dtype, layer,
-                                     **flags))
+        this = node_id(layer)
+        dot.add_node(this, _label(layer.name, type(layer).__name__, shape, layer.dtype, layer,
+                                  **flags))
         if previous is not None:
-            dot.add_edge(previous, node_id)
-        previous = node_id
+            dot.add_edge(previous, this)
+        previous = this
     return dot
 
 

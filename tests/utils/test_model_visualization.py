@@ -63,3 +63,7 @@ def test_pictures_need_graphviz(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "")
     with pytest.raises(OSError, match="Graphviz's 'dot' program"):
         model_to_dot(model).create()
+
+
+def test_dot_text_is_the_same_on_every_run():
+    assert model_to_dot(_functional()).to_string() == model_to_dot(_functional()).to_string()
