@@ -17,7 +17,7 @@ from .elementwise import (abs, absolute, add, cast, clip, divide, equal, exp, gr
                           logical_not, logical_or, maximum, minimum, multiply, negative,
                           not_equal, power, sign, sqrt, square, subtract, true_divide, where)
 from .embedding import embedding, take  # noqa: F401
-from .products import dot, linear, matmul  # noqa: F401
+from .products import linear, matmul  # noqa: F401
 from .losses import (binary_cross_entropy, categorical_cross_entropy, huber,  # noqa: F401
                      mean_absolute_error, mean_squared_error, sigmoid_binary_cross_entropy,
                      softmax_cross_entropy)

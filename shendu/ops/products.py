@@ -111,5 +111,3 @@ def linear(x, kernel, bias=None):
         return Linear.apply(x, kernel)
     return Linear.apply(x, kernel, bias)
 
-
-dot = matmul
