@@ -22,8 +22,8 @@ reshapes, ``np.asarray``, Numba's views) keeps the loan itself alive, not just t
 
 Blocks are kept per (shape, dtype). The pool is bounded: free blocks are kept while
 their total stays under a byte budget (``shendu.config.set_workspace_budget``); the
-least recently returned blocks are dropped first. Blocks on loan are not counted: they are in use, and come back (and
-are trimmed to the budget) when their owners are done.
+least recently returned blocks are dropped first. Blocks on loan are not counted: they
+are in use, and come back (and are trimmed to the budget) when their owners are done.
 
 Thread safety: one lock makes taking a free block one step, so two threads
 (``threads.parallel``) never get the same block. A returned block is filed (and the
@@ -50,7 +50,7 @@ _view = np.ndarray.view
 _LOCK = threading.Lock()
 _FREE = {}                          # (shape, dtype) -> [block, ...], most recently returned last
 _LRU = {}                           # id(block) -> (shape, dtype), least recently returned first
-_LENT = {}                          # id(weakref to a loan) -> (weakref, block, key, nbytes, generation)
+_LENT = {}      # id(weakref to a loan) -> (weakref, block, key, nbytes, generation)
 _RETURNED = collections.deque()     # such entries given back while the lock was taken
 _budget = _DEFAULT_BUDGET
 _free_bytes = 0

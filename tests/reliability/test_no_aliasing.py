@@ -27,37 +27,42 @@ def _dense():
 
 
 def _conv_pool():  # the fused conv + bias + ReLU + pool path
-    return [keras.Input((8, 8, 2)), layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
-            layers.Flatten(), layers.Dense(3)]
+    return [keras.Input((8, 8, 2)), layers.Conv2D(4, 3, activation="relu"),
+            layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)]
 
 
 def _conv_batchnorm():
-    return [keras.Input((8, 8, 2)), layers.Conv2D(4, 3, padding="same"), layers.BatchNormalization(),
-            layers.Activation("relu"), layers.MaxPooling2D(2), layers.Flatten(), layers.Dense(3)]
+    return [keras.Input((8, 8, 2)), layers.Conv2D(4, 3, padding="same"),
+            layers.BatchNormalization(), layers.Activation("relu"), layers.MaxPooling2D(2),
+            layers.Flatten(), layers.Dense(3)]
 
 
 def _batchnorm_relu():
-    return [keras.Input((6,)), layers.Dense(300), layers.BatchNormalization(), layers.Activation("relu"),
-            layers.Dense(3)]
+    return [keras.Input((6,)), layers.Dense(300), layers.BatchNormalization(),
+            layers.Activation("relu"), layers.Dense(3)]
 
 
 def _lstm():
-    return [keras.Input((20, 4)), layers.LSTM(32, return_sequences=True), layers.LSTM(32), layers.Dense(3)]
+    return [keras.Input((20, 4)), layers.LSTM(32, return_sequences=True), layers.LSTM(32),
+            layers.Dense(3)]
 
 
 def _dropout():
-    return [keras.Input((6,)), layers.Dense(300, activation="relu"), layers.Dropout(0.5), layers.Dense(3)]
+    return [keras.Input((6,)), layers.Dense(300, activation="relu"), layers.Dropout(0.5),
+            layers.Dense(3)]
 
 
 def _big_conv():
-    return [keras.Input((24, 24, 3)), layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D(2),
-            layers.Conv2D(16, 3, activation="relu"), layers.BatchNormalization(), layers.Activation("relu"),
-            layers.Dropout(0.25), layers.Flatten(), layers.Dense(3)]
+    return [keras.Input((24, 24, 3)), layers.Conv2D(16, 3, activation="relu"),
+            layers.MaxPooling2D(2), layers.Conv2D(16, 3, activation="relu"),
+            layers.BatchNormalization(), layers.Activation("relu"), layers.Dropout(0.25),
+            layers.Flatten(), layers.Dense(3)]
 
 
 # (sizes such that the activations come from the pool, at 64 samples)
 MODELS = {"dense": _dense, "conv_pool": _conv_pool, "conv_batchnorm": _conv_batchnorm,
-          "batchnorm_relu": _batchnorm_relu, "lstm": _lstm, "dropout": _dropout, "big_conv": _big_conv}
+          "batchnorm_relu": _batchnorm_relu, "lstm": _lstm, "dropout": _dropout,
+          "big_conv": _big_conv}
 
 
 def _data(stack, n=32):
