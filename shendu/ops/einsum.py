@@ -11,6 +11,7 @@ labels. Three details make the rule general:
   diagonal only: it is written there into zeros;
 * an axis of size 1 that broadcast against a larger one sums the gradient over it.
 """
+import functools
 import string
 from collections import Counter
 
@@ -72,6 +73,48 @@ def _label_sizes(subscripts, labels, shapes):
     return sizes
 
 
+def _contract(subs_in, out, arrays):
+    """einsum of ``arrays`` with per-array labels ``subs_in`` into ``out``.
+
+    Two operands with distinct labels and equal sizes become one batched matrix product:
+    batch labels (in both and the output), kept labels of each, contracted labels (in both,
+    not the output), after summing away labels only one operand has. That runs in BLAS,
+    several times faster than ``np.einsum``'s loops for attention-sized products.
+    Anything else (diagonals, size-1 broadcasting, three operands) goes to ``np.einsum``.
+    """
+    if len(arrays) == 2:
+        y = _as_matmul(subs_in[0], subs_in[1], out, *arrays)
+        if y is not None:
+            return y
+    return np.asarray(np.einsum(",".join(subs_in) + "->" + out, *arrays, optimize=len(arrays) > 1))
+
+
+def _as_matmul(la, lb, out, a, b):
+    if len(set(la)) != len(la) or len(set(lb)) != len(lb):
+        return None
+    size = dict(zip(la, a.shape))
+    for c, n in zip(lb, b.shape):
+        if size.setdefault(c, n) != n:
+            return None
+    # a label only one operand has, and the output lacks, is summed first
+    a_sum = tuple(i for i, c in enumerate(la) if c not in lb and c not in out)
+    b_sum = tuple(i for i, c in enumerate(lb) if c not in la and c not in out)
+    if a_sum:
+        a, la = a.sum(axis=a_sum), "".join(c for i, c in enumerate(la) if i not in a_sum)
+    if b_sum:
+        b, lb = b.sum(axis=b_sum), "".join(c for i, c in enumerate(lb) if i not in b_sum)
+    batch = [c for c in out if c in la and c in lb]
+    keep_a = [c for c in out if c in la and c not in lb]
+    keep_b = [c for c in out if c in lb and c not in la]
+    inner = [c for c in la if c in lb and c not in out]
+    n = [int(np.prod([size[c] for c in group])) for group in (batch, keep_a, inner, keep_b)]
+    a2 = np.transpose(a, [la.index(c) for c in batch + keep_a + inner]).reshape(n[0], n[1], n[2])
+    b2 = np.transpose(b, [lb.index(c) for c in batch + inner + keep_b]).reshape(n[0], n[2], n[3])
+    y = np.matmul(a2, b2).reshape([size[c] for c in batch + keep_a + keep_b])
+    order = batch + keep_a + keep_b
+    return np.transpose(y, [order.index(c) for c in out])
+
+
 class Einsum(Function):
     """y = einsum(labels_1, ..., labels_n -> out) of x_1 .. x_n  (NumPy's contraction path).
 
@@ -84,7 +127,7 @@ class Einsum(Function):
     def forward(ctx, *xs, labels, out, sizes):
         ctx.save_for_backward(*xs)
         ctx.labels, ctx.out, ctx.sizes = labels, out, sizes
-        return np.asarray(np.einsum(",".join(labels) + "->" + out, *xs, optimize=len(xs) > 1))
+        return _contract(labels, out, xs)
 
     def backward(ctx, gy):
         xs = ctx.saved
@@ -99,8 +142,7 @@ def _operand_grad(k, gy, xs, labels, out, sizes):
     uniq = "".join(dict.fromkeys(lk))
     target = "".join(c for c in uniq if c in seen)
     operands = [gy] + [np.broadcast_to(xs[i], [sizes[c] for c in labels[i]]) for i in others]
-    subs = ",".join([out] + [labels[i] for i in others]) + "->" + target
-    g = np.einsum(subs, *operands, optimize=len(operands) > 1)
+    g = _contract([out] + [labels[i] for i in others], target, operands)
     g = g.reshape([sizes[c] if c in target else 1 for c in uniq])
     g = np.broadcast_to(g, [sizes[c] for c in uniq])
     own = {c: n for c, n in zip(lk, x.shape)}
@@ -140,10 +182,17 @@ def einsum(subscripts, *operands, **kwargs):
         raise TypeError(f"einsum: unexpected keyword arguments {sorted(kwargs)}")
     if not operands:
         raise ValueError("einsum: needs at least one operand")
-    shapes = [np.shape(data_of(x)) for x in operands]
+    shapes = tuple(tuple(np.shape(data_of(x))) for x in operands)
+    labels, out, sizes = _plan(subscripts, shapes) if isinstance(subscripts, str) else _parse(subscripts, shapes)
+    return Einsum.apply(*operands, labels=labels, out=out, sizes=dict(sizes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(subscripts, shapes):
+    """Parsed labels, output and label sizes, remembered per (subscripts, shapes): a model
+    calls the same einsum every step."""
     labels, out = _parse(subscripts, shapes)
-    sizes = _label_sizes(subscripts, labels, shapes)
-    return Einsum.apply(*operands, labels=tuple(labels), out=out, sizes=sizes)
+    return tuple(labels), out, tuple(_label_sizes(subscripts, labels, shapes).items())
 
 
 def _axes_list(axes, nd, op, name):
