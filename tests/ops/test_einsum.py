@@ -33,6 +33,8 @@ SPECS = [
     _einsum_spec("ij,jk,kl->il", (2, 3), (3, 4), (4, 2)),
     _einsum_spec("bhqd,bhkd->bhqk", (2, 2, 3, 4), (2, 2, 5, 4)),  # attention scores
     _einsum_spec(",ij->ij", (), (2, 3)),
+    _einsum_spec("ij,kl->ik", (2, 3), (4, 5)),                 # labels summed within one operand
+    _einsum_spec("abc,cd->dba", (2, 3, 4), (4, 5)),            # output order unlike either input
     OpSpec("tensordot_int", lambda a, b: ops.tensordot(a, b, axes=2),
            lambda r: [(_n(r, 2, 3, 4), _n(r, 3, 4, 5))], lambda a, b: np.tensordot(a, b, axes=2)),
     OpSpec("tensordot_pairs", lambda a, b: ops.tensordot(a, b, axes=([0, 2], [2, 1])),
