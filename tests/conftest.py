@@ -11,3 +11,15 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def fast_kernels():
+    """The Numba kernels on for one test whatever SHENDU_KERNELS says: for the tests of the
+    fast kernels themselves, which must run (not vanish) under SHENDU_KERNELS=numpy too."""
+    pytest.importorskip("numba", reason="the fast kernels need numba")
+    from shendu import kernels
+    before = kernels.kernels_enabled()
+    kernels.set_kernels_enabled(True)
+    yield
+    kernels.set_kernels_enabled(before)

@@ -450,7 +450,7 @@ def test_sequential_mnist_lstm():
 @pytest.mark.parametrize("sequences", [False, True])
 @pytest.mark.parametrize("blas_in_numba", ["1", "0"])
 def test_numba_lstm_kernels_match_numpy(monkeypatch, masked, reverse, rdrop, sequences,
-                                        blas_in_numba):
+                                        blas_in_numba, fast_kernels):
     """The per-step Numba kernels, and the whole-sequence ones that call BLAS from Numba
     (unmasked, no recurrent dropout), against the NumPy loop."""
     pytest.importorskip("numba", reason="the Numba kernels need numba")
@@ -513,7 +513,7 @@ def test_lstm_batch_split_equals_the_whole_batch(parts, kw, masked, training):
         assert_allclose_normwise(b, a, rtol=1e-5)
 
 
-def test_lstm_splits_only_where_it_pays(monkeypatch):
+def test_lstm_splits_only_where_it_pays(monkeypatch, fast_kernels):
     from shendu.kernels import threads
     monkeypatch.setattr(threads, "split_parallelism", lambda: 2)
     cell = LSTM(8).cell

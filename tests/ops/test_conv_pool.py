@@ -85,7 +85,8 @@ ONE_CALL_CASES = [c for c in CASES if c[4].get("pool_size", 2) == 2 and "pool_st
 ])
 @pytest.mark.parametrize("x_grad", [True, False])
 @pytest.mark.parametrize("keep, parts", [(0, 1), (1 << 30, 1), (0, 2), (1 << 30, 3)])
-def test_fast_chunks_match_the_reference_chunks(case, x_grad, keep, parts, rng, monkeypatch):
+def test_fast_chunks_match_the_reference_chunks(case, x_grad, keep, parts, rng, monkeypatch,
+                                                fast_kernels):
     """float32 under a 2x2 pool: each chunk is one Numba call (the overrides of
     conv_pool_forward_chunk / conv_pool_backward_chunk, BLAS called from Numba); the same
     values as the chunks run through their NumPy references."""
