@@ -32,7 +32,7 @@ import os
 import sys
 import threading
 
-_STATE = {"n": None, "controller": None}
+_STATE = {"n": None, "controller": None, "modules": 0}
 
 
 def default_num_threads():
@@ -61,8 +61,12 @@ def _limit_blas(n):
         from threadpoolctl import ThreadpoolController
     except ImportError:
         return None
-    if _STATE["controller"] is None:
+    # The controller knows the libraries loaded when it was made; a BLAS that arrives
+    # later (SciPy's, through an import) must be limited too, so it is made again whenever
+    # a module has been imported since (a BLAS only ever arrives with an import).
+    if _STATE["controller"] is None or _STATE["modules"] != len(sys.modules):
         _STATE["controller"] = ThreadpoolController()
+        _STATE["modules"] = len(sys.modules)
     return _STATE["controller"].limit(limits=n, user_api="blas")
 
 

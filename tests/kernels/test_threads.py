@@ -197,3 +197,28 @@ def test_a_model_whose_ops_never_split_keeps_blas_threads(monkeypatch, rng):
     conv.compile(optimizer="sgd", loss="mse")
     conv.fit(rng.standard_normal((8, 6, 6, 1)).astype(np.float32), y, batch_size=4, verbose=0)
     assert conv._steps_split is True
+
+
+def test_a_blas_loaded_after_the_first_limit_is_pinned_too():
+    """enable_determinism pins every BLAS, also one that an import brings after shendu
+    first limited BLAS (SciPy's OpenBLAS, which Keras's JAX pulls in during the suite)."""
+    import subprocess
+    import sys
+    pytest.importorskip("scipy", reason="needs SciPy's own BLAS as the late-loaded library")
+    code = """
+import threadpoolctl
+import shendu as keras
+keras.config.set_num_threads(2)
+keras.config.enable_determinism(); keras.config.disable_determinism()
+import scipy.linalg
+def blas(): return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+print(len(blas()))
+keras.config.enable_determinism(); print(blas())
+keras.config.disable_determinism(); print(blas())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    n, pinned, restored = out.stdout.splitlines()
+    if int(n) < 2:
+        pytest.skip("SciPy uses NumPy's BLAS here: no second library to pin")
+    assert pinned == str([1] * int(n))
+    assert restored == str([2] * int(n))
