@@ -65,11 +65,69 @@ hard_sigmoid = ops.hard_sigmoid
 relu6 = ops.relu6
 exponential = ops.exp
 
+
+def celu(x, alpha=1.0):
+    """max(x, 0) + min(0, alpha (exp(x / alpha) - 1))."""
+    return ops.celu(x, alpha)
+
+
+def glu(x, axis=-1):
+    """a * sigmoid(b), a and b the two halves of ``x`` along ``axis``."""
+    return ops.glu(x, axis=axis)
+
+
+def hard_shrink(x, threshold=0.5):
+    """x where |x| > threshold, else 0."""
+    return ops.hard_shrink(x, threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    """sign(x) max(|x| - threshold, 0)."""
+    return ops.soft_shrink(x, threshold)
+
+
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2, a smooth relu."""
+    return ops.squareplus(x, b)
+
+
+def sparsemax(x, axis=-1):
+    return ops.sparsemax(x, axis=axis)
+
+
+def threshold(x, threshold, default_value):
+    """x where x > threshold, else ``default_value``."""
+    return ops.threshold(x, threshold, default_value)
+
+
+def mish(x):
+    """x tanh(softplus(x)) (Misra 2019); the gradient follows from the composed ops.
+
+    Example:
+        >>> import numpy as np, shendu
+        >>> round(float(shendu.activations.mish(shendu.tensor(np.array(1.0))).numpy()), 4)
+        0.8651
+    """
+    return x * ops.tanh(ops.softplus(x))
+
+
+hard_silu = ops.hard_silu
+hard_swish = ops.hard_silu
+hard_tanh = ops.hard_tanh
+log_sigmoid = ops.log_sigmoid
+sparse_plus = ops.sparse_plus
+sparse_sigmoid = ops.sparse_sigmoid
+tanh_shrink = ops.tanh_shrink
+
 _TABLE = {
     "linear": linear, "relu": relu, "relu6": relu6, "softmax": softmax, "log_softmax": log_softmax,
     "sigmoid": sigmoid, "tanh": tanh, "gelu": gelu, "elu": elu, "selu": selu, "softplus": softplus,
     "softsign": softsign, "silu": silu, "swish": swish, "hard_sigmoid": hard_sigmoid,
-    "leaky_relu": leaky_relu, "exponential": exponential,
+    "leaky_relu": leaky_relu, "exponential": exponential, "celu": celu, "glu": glu,
+    "hard_shrink": hard_shrink, "hard_silu": hard_silu, "hard_swish": hard_swish,
+    "hard_tanh": hard_tanh, "log_sigmoid": log_sigmoid, "mish": mish, "soft_shrink": soft_shrink,
+    "sparse_plus": sparse_plus, "sparse_sigmoid": sparse_sigmoid, "sparsemax": sparsemax,
+    "squareplus": squareplus, "tanh_shrink": tanh_shrink, "threshold": threshold,
 }
 
 
