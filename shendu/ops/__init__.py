@@ -83,4 +83,5 @@ from .fft import extract_sequences, fft, fft2, ifft2, irfft, istft, rfft, stft  
 from .core import view_as_complex, view_as_real  # noqa: F401,E402
 from .shape import rearrange  # noqa: F401,E402
 from .statistics import cdist, segment_max, segment_min, segment_prod, segment_sum  # noqa: F401,E402
+from .attention import dot_product_attention  # noqa: F401,E402
 from . import image, linalg, nn, numpy  # noqa: F401,E402
