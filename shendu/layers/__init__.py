@@ -23,3 +23,6 @@ from .preprocessing import (CenterCrop, Normalization, RandomContrast, RandomCro
                             Resizing)
 from .rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking,  # noqa: F401
                   SimpleRNN, SimpleRNNCell, StackedRNNCells, TimeDistributed)
+from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: F401
+from .dot import Dot, dot  # noqa: F401
+from .group_normalization import GroupNormalization, UnitNormalization  # noqa: F401
