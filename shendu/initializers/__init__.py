@@ -268,12 +268,23 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+from .stft import STFT  # noqa: E402  (it subclasses Initializer, defined above)
+
+# Keras's other spellings of the same classes.
+IdentityInitializer, OrthogonalInitializer, STFTInitializer = Identity, Orthogonal, STFT
+zeros, ones, constant, identity, orthogonal, stft = Zeros, Ones, Constant, Identity, Orthogonal, STFT
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, glorot_uniform, glorot_normal = VarianceScaling, GlorotUniform, GlorotNormal
+he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunUniform, LecunNormal
+
 _CLASSES = [Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
             GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal,
-            Orthogonal, Identity]
+            Orthogonal, Identity, STFT]
 _TABLE = {c.__name__: c for c in _CLASSES}
 _TABLE.update({snake_case(c.__name__): c for c in _CLASSES})
-_TABLE.update({"zero": Zeros, "one": Ones, "normal": RandomNormal, "uniform": RandomUniform})
+_TABLE.update({"zero": Zeros, "one": Ones, "normal": RandomNormal, "uniform": RandomUniform,
+               "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal,
+               "STFTInitializer": STFT})
 
 
 def get(identifier):
@@ -296,3 +307,13 @@ def serialize(init):
     if isinstance(init, Initializer):
         return {"class_name": type(init).__name__, "config": init.get_config()}
     return getattr(init, "__name__", None)
+
+
+def deserialize(config, custom_objects=None):
+    """An initializer from its serialized form (a name or a {'class_name', 'config'} dict);
+    ``custom_objects`` may name extra classes."""
+    if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
+        return custom_objects[config["class_name"]].from_config(config.get("config", {}))
+    if custom_objects and isinstance(config, str) and config in custom_objects:
+        return custom_objects[config]()
+    return get(config)
