@@ -8,18 +8,33 @@
 from .._registry import lookup
 
 from . import schedules  # noqa: F401
+from .adafactor import Adafactor
 from .adagrad import Adadelta, Adagrad
 from .adam import Adam, Adamax, AdamW, Nadam
+from .ftrl import Ftrl
+from .lamb import Lamb
+from .lion import Lion
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "Adagrad",
-           "Adadelta", "schedules", "get", "serialize", "deserialize"]
+           "Adadelta", "Adafactor", "Ftrl", "Lamb", "Lion", "LossScaleOptimizer", "schedules",
+           "get", "serialize", "deserialize"]
 
 # The only classes a string or a config can name: nothing is ever imported by name.
-ALL_OBJECTS = (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta)
+ALL_OBJECTS = (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Adafactor, Ftrl,
+               Lamb, Lion)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
+
+
+def __getattr__(name):
+    # keras.optimizers.LossScaleOptimizer is the mixed-precision wrapper; mixed_precision
+    # imports this package, so the name is resolved on first use.
+    if name == "LossScaleOptimizer":
+        from ..mixed_precision import LossScaleOptimizer
+        return LossScaleOptimizer
+    raise AttributeError(f"module 'shendu.optimizers' has no attribute {name!r}")
 
 
 def _lookup(name, custom_objects=None):
