@@ -20,7 +20,7 @@ from .layers import Input, InputLayer, InputSpec, KerasTensor, Layer  # noqa: F4
 from .models import Model, Sequential  # noqa: F401,E402
 
 # Keras's smaller namespaces, imported on first use so that `import shendu` stays fast.
-_LAZY_MODULES = ("backend", "random", "tree", "preprocessing", "mixed_precision")
+_LAZY_MODULES = ("backend", "random", "tree", "preprocessing", "mixed_precision", "explain")
 
 
 def __getattr__(name):
