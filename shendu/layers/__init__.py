@@ -26,3 +26,6 @@ from .rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking,  # 
 from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: F401
 from .dot import Dot, dot  # noqa: F401
 from .group_normalization import GroupNormalization, UnitNormalization  # noqa: F401
+from .einsum_dense import EinsumDense  # noqa: F401,E402
+from .attention import (GroupedQueryAttention, GroupQueryAttention,  # noqa: F401,E402
+                        MultiHeadAttention)
