@@ -21,17 +21,23 @@ from .losses import (BinaryCrossentropy, BinaryFocalCrossentropy,  # noqa: F401
                      mean_squared_error, mean_squared_logarithmic_error, poisson,
                      sparse_categorical_crossentropy, squared_hinge)
 from .losses import check_binary_targets  # noqa: F401
+from .extra_losses import (CTC, CategoricalFocalCrossentropy,  # noqa: F401
+                           CategoricalGeneralizedCrossEntropy, Circle, Dice, Tversky,
+                           categorical_focal_crossentropy, categorical_generalized_cross_entropy,
+                           circle, ctc, dice, tversky)
 
 _CLASSES = (Loss, LossFunctionWrapper, BinaryCrossentropy, BinaryFocalCrossentropy,
             CategoricalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, Huber,
             KLDivergence, LogCosh, MeanAbsoluteError, MeanAbsolutePercentageError,
             MeanSquaredError, MeanSquaredLogarithmicError, Poisson,
-            SparseCategoricalCrossentropy, SquaredHinge)
+            SparseCategoricalCrossentropy, SquaredHinge, CTC, CategoricalFocalCrossentropy,
+            CategoricalGeneralizedCrossEntropy, Circle, Dice, Tversky)
 _FUNCTIONS = (binary_crossentropy, binary_focal_crossentropy, categorical_crossentropy,
               categorical_hinge, cosine_similarity, hinge, huber, kl_divergence, log_cosh,
               mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
               mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
-              squared_hinge)
+              squared_hinge, categorical_focal_crossentropy, categorical_generalized_cross_entropy,
+              circle, ctc, dice, tversky)
 
 ALL_OBJECTS = {obj.__name__: obj for obj in _CLASSES + _FUNCTIONS}
 ALL_OBJECTS.update({  # Keras's aliases
