@@ -13,12 +13,13 @@ from ..autograd.engine import grad
 
 
 # ---- inputs, targets, rows -------------------------------------------------------------------
-def _as_batch(x, who):
+def _as_batch(x, who, keep_ints=False):
+    """x as an array; integer inputs (token ids) stay integers when a layer is attributed."""
     x = np.asarray(x.data if isinstance(x, Tensor) else x)
     if x.dtype.kind not in "fiub" or x.ndim < 1:
         raise ValueError(f"{who}: expected a batch of numeric inputs of shape (n, ...). "
                          f"Received: x with shape {x.shape} and dtype {x.dtype}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind != "f" and not keep_ints:
         from .. import config
         x = x.astype(config.floatx())
     return x
@@ -99,15 +100,15 @@ def _chunks(n, batch_size, who):
 def _gradients(run, rows, target, batch_size, who):
     """(scores (N,), values (N, ...), d(score)/d(values)) for a stack of ``rows``.
 
-    ``run(xt)`` returns (the tensor to differentiate with respect to, the model output);
-    for input attributions that tensor is ``xt`` itself. Chunks of ``batch_size`` rows
-    bound the memory of one pass.
+    ``run(xt, lo, hi)`` returns (the tensor to differentiate with respect to, the model
+    output) for rows lo:hi; for input attributions that tensor is ``xt`` itself. Chunks of
+    ``batch_size`` rows bound the memory of one pass.
     """
     scores, values, grads = [], [], []
     for lo, hi in _chunks(len(rows), batch_size, who):
-        xt = Tensor(rows[lo:hi], requires_grad=True)
+        xt = Tensor(rows[lo:hi], requires_grad=rows.dtype.kind == "f")
         with enable_grad():
-            wrt, out = run(xt)
+            wrt, out = run(xt, lo, hi)
             s = _explained(out, _rows_of(target, lo, hi), who)
             g, = grad(s.sum(), [wrt])
         scores.append(s.numpy().copy())
@@ -126,11 +127,20 @@ def _scores(model, rows, target, batch_size, who):
 
 
 def _input_gradients(model, rows, target, batch_size, who):
-    return _gradients(lambda xt: (xt, model(xt, training=False)), rows, target, batch_size, who)
+    return _gradients(lambda xt, lo, hi: (xt, model(xt, training=False)), rows, target,
+                      batch_size, who)
+
+
+def _values_and_gradients(model, x, target, batch_size, who, layer):
+    """(values, d(score)/d(values)) where values are the inputs, or ``layer``'s outputs."""
+    if layer is None:
+        return _input_gradients(model, x, target, batch_size, who)[1:]
+    run, _ = _layer_run(model, layer, who)
+    return _gradients(run, x, target, batch_size, who)[1:]
 
 
 # ---- gradient methods ---------------------------------------------------------------------------
-def saliency(model, x, target=None, abs=True, batch_size=None):
+def saliency(model, x, target=None, abs=True, batch_size=None, layer=None):
     """The gradient of the explained output with respect to the input, |df/dx| by default.
 
     Args:
@@ -139,25 +149,28 @@ def saliency(model, x, target=None, abs=True, batch_size=None):
         target: see ``shendu.explain`` (None: regression unit or predicted class).
         abs: return |df/dx| (Simonyan et al.); False gives the signed gradient.
         batch_size: rows per forward/backward pass (None: all at once).
+        layer: a layer (or its name) to attribute to instead of the input: its output
+            takes the input's place (an Embedding's vectors for token ids).
 
     Returns:
-        An array shaped like ``x``.
+        An array shaped like ``x`` (like the layer's output with ``layer``).
     """
-    x = _as_batch(x, "saliency")
+    x = _as_batch(x, "saliency", keep_ints=layer is not None)
     t = _resolve_target(model, x, target, "saliency")
-    g = _input_gradients(model, x, t, batch_size, "saliency")[2]
+    g = _values_and_gradients(model, x, t, batch_size, "saliency", layer)[1]
     return np.abs(g) if abs else g
 
 
-def gradient_x_input(model, x, target=None, batch_size=None):
+def gradient_x_input(model, x, target=None, batch_size=None, layer=None):
     """x * df/dx: for a linear model f(x) = w.x + c this is w * x, its exact decomposition
-    of f(x) - f(0).
+    of f(x) - f(0). With ``layer``, a * df/da for the layer's output a.
 
-    Args: as ``saliency``. Returns: an array shaped like ``x``.
+    Args: as ``saliency``. Returns: an array shaped like ``x`` (or the layer's output).
     """
-    x = _as_batch(x, "gradient_x_input")
+    x = _as_batch(x, "gradient_x_input", keep_ints=layer is not None)
     t = _resolve_target(model, x, target, "gradient_x_input")
-    return x * _input_gradients(model, x, t, batch_size, "gradient_x_input")[2]
+    values, g = _values_and_gradients(model, x, t, batch_size, "gradient_x_input", layer)
+    return values * g
 
 
 _METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle",
@@ -185,7 +198,7 @@ def _quadrature(method, steps, who):
 
 
 def integrated_gradients(model, x, target=None, baseline=None, steps=50,
-                         method="gausslegendre", batch_size=None):
+                         method="gausslegendre", batch_size=None, layer=None):
     """Integrated gradients (Sundararajan et al. 2017) and their convergence delta.
 
     IG_i(x) = (x_i - b_i) * integral_0^1 df/dx_i(b + a (x - b)) da, computed as
@@ -198,23 +211,32 @@ def integrated_gradients(model, x, target=None, baseline=None, steps=50,
         baseline: b; None (zeros), a number, one sample or one per sample.
         steps: quadrature points per sample.
         method: "gausslegendre" (default), "riemann_left", "riemann_right",
-            "riemann_middle" or "riemann_trapezoid".
+            "riemann_middle" or "riemann_trapezoid". (Captum's "riemann_trapezoid" weighs
+            its n points 1/n with halved ends; this one is the trapezoid rule, 1/(n - 1).)
+        layer: a layer (or its name) to attribute to: the path runs between the layer's
+            outputs at the baseline and at x (Captum's LayerIntegratedGradients), so
+            token ids can be explained through their Embedding. ``baseline`` stays an input.
 
     Returns:
-        (attributions shaped like ``x``, delta of shape (n,)) with
+        (attributions shaped like ``x`` or the layer's output, delta of shape (n,)) with
         delta = sum(attributions of a sample) - (f(x) - f(b)).
     """
     who = "integrated_gradients"
-    x = _as_batch(x, who)
+    x = _as_batch(x, who, keep_ints=layer is not None)
     b = _baseline(baseline, x, who)
     alphas, weights = _quadrature(method, steps, who)
     t = _resolve_target(model, x, target, who)
-    diff = x - b
-    path = b[None] + alphas.reshape((-1,) + (1,) * x.ndim).astype(x.dtype) * diff[None]
-    rows = path.reshape((-1,) + x.shape[1:])  # step-major: row k*n + i is sample i at a_k
-    g = _input_gradients(model, rows, _tile(t, len(alphas)), batch_size, who)[2]
-    avg = np.tensordot(weights, g.reshape((len(alphas),) + x.shape).astype(np.float64), axes=1)
-    attributions = (diff * avg).astype(x.dtype)
+    start, end = (b, x) if layer is None else _layer_ends(model, x, b, layer, who)
+    diff = end - start
+    path = start[None] + alphas.reshape((-1,) + (1,) * diff.ndim).astype(diff.dtype) * diff[None]
+    path = path.reshape((-1,) + diff.shape[1:])  # step-major: row k*n + i is sample i at a_k
+    if layer is None:
+        g = _input_gradients(model, path, _tile(t, len(alphas)), batch_size, who)[2]
+    else:
+        g = _gradients(_replacing_run(model, layer, path), np.tile(x, (len(alphas),) + (1,) * (
+            x.ndim - 1)), _tile(t, len(alphas)), batch_size, who)[2]
+    avg = np.tensordot(weights, g.reshape((len(alphas),) + diff.shape).astype(np.float64), 1)
+    attributions = (diff * avg).astype(diff.dtype)
     ends = _scores(model, np.concatenate([x, b]), _tile(t, 2), batch_size, who)
     fx, fb = ends[:len(x)].astype(np.float64), ends[len(x):].astype(np.float64)
     delta = attributions.reshape(len(x), -1).sum(axis=1, dtype=np.float64) - (fx - fb)
@@ -225,7 +247,8 @@ def _noisy_gradients(model, x, target, samples, noise_level, stdev, seed, batch_
     """Gradients at ``samples`` noisy copies of every sample, shape (samples, n, ...)."""
     x = _as_batch(x, who)
     if int(samples) != samples or samples < 1:
-        raise ValueError(f"{who}: samples must be a positive integer. Received: samples={samples!r}")
+        raise ValueError(f"{who}: samples must be a positive integer. "
+                         f"Received: samples={samples!r}")
     t = _resolve_target(model, x, target, who)
     if stdev is None:
         # Smilkov et al.: sigma as a fraction of each sample's own value range.
@@ -266,20 +289,52 @@ def smoothgrad_squared(model, x, target=None, samples=50, noise_level=0.15, stde
     return (g * g).mean(axis=0)
 
 
+def _layer_ends(model, x, b, layer, who):
+    """The layer's outputs at the baseline and at x (no graph)."""
+    run, _ = _layer_run(model, layer, who)
+    with no_grad():
+        acts = run(Tensor(np.concatenate([b, x])), None, None)[0].numpy().copy()
+    return acts[:len(x)], acts[len(x):]
+
+
+def _replacing_run(model, layer, values):
+    """``run(xt, lo, hi)``: the model's output with ``layer``'s output replaced by the
+    (differentiated) rows lo:hi of ``values``."""
+    from .. import config
+
+    layer = _find_layer(model, layer)
+
+    def run(xt, lo, hi):
+        a = Tensor(values[lo:hi], requires_grad=True)
+        layer.call = lambda *args, **kwargs: a
+        fused = config.fusion_enabled()
+        config.set_fusion_enabled(False)  # a fused run would not call the replaced layer
+        try:
+            out = model(xt, training=False)
+        finally:
+            del layer.call
+            config.set_fusion_enabled(fused)
+        return a, out
+    return run
+
+
 # ---- class activation maps ---------------------------------------------------------------------
+def _find_layer(model, layer):
+    from ..layers import Layer
+    return layer if isinstance(layer, Layer) else model.get_layer(layer)
+
+
 def _layer_run(model, layer, who):
     """``run(xt) -> (the layer's output, the model's output)`` and the layer object."""
-    from ..layers import Layer
     from ..models import Model, Sequential
     from ..models.functional import Functional
 
-    if not isinstance(layer, Layer):
-        layer = model.get_layer(layer)
+    layer = _find_layer(model, layer)
     if isinstance(model, (Functional, Sequential)):
         sub = Model(model.inputs, [layer.output, model.output])
-        return (lambda xt: tuple(sub(xt, training=False))), layer
+        return (lambda xt, lo=None, hi=None: tuple(sub(xt, training=False))), layer
 
-    def run(xt):
+    def run(xt, lo=None, hi=None):
         # A subclassed model has no graph to cut: record the layer's output as it runs.
         seen = []
         call = layer.call

@@ -176,6 +176,40 @@ def test_weights_keep_their_gradients_and_batching_changes_nothing(rng):
         explain.integrated_gradients(model, x, 0, baseline=np.zeros((3, 3)))
 
 
+# ---- attributing to a layer's output (token ids through their Embedding) ----------------------
+def test_layer_attribution_through_an_embedding_has_its_closed_form(rng):
+    # f = mean over tokens of E[token] @ W: linear in the embedding vectors, so
+    # IG(layer) = (E[tok] - E[0]) * W[:, c] / T exactly, and saliency(layer) = |W[:, c]| / T
+    model = shendu.Sequential([shendu.Input((5,), dtype="int32"),
+                               layers.Embedding(11, 3, name="emb"),
+                               layers.GlobalAveragePooling1D(), layers.Dense(2)])
+    E, W, _ = model.get_weights()
+    tok = rng.integers(1, 11, size=(4, 5))
+    ig, delta = explain.integrated_gradients(model, tok, 1, layer="emb", steps=3)
+    want = (E[tok] - E[0]) * W[:, 1] / 5
+    np.testing.assert_allclose(ig, want, rtol=1e-5, atol=1e-7)
+    assert np.abs(delta).max() < 1e-5
+    np.testing.assert_allclose(explain.saliency(model, tok, 1, layer=model.get_layer("emb")),
+                               np.broadcast_to(np.abs(W[:, 1]) / 5, (4, 5, 3)), rtol=1e-6)
+    np.testing.assert_allclose(explain.gradient_x_input(model, tok, 1, layer="emb"),
+                               E[tok] * W[:, 1] / 5, rtol=1e-5, atol=1e-7)
+
+
+def test_layer_integrated_gradients_on_an_lstm_over_tokens_is_complete(rng):
+    shendu.utils.set_random_seed(7)
+    model = shendu.Sequential([shendu.Input((6,), dtype="int32"),
+                               layers.Embedding(20, 4, name="emb"), layers.LSTM(5),
+                               layers.Dense(3)])
+    tok = rng.integers(1, 20, size=(3, 6))
+    fused = shendu.config.fusion_enabled()
+    ig, delta = explain.integrated_gradients(model, tok, 1, layer="emb", steps=64, batch_size=50)
+    gap = (np.asarray(model(tok)) - np.asarray(model(np.zeros_like(tok))))[:, 1].astype(float)
+    assert ig.shape == (3, 6, 4)
+    assert np.all(np.abs(delta) <= 0.01 * np.abs(gap))
+    np.testing.assert_allclose(ig.reshape(3, -1).sum(axis=1) - gap, delta, atol=1e-6)
+    assert shendu.config.fusion_enabled() == fused  # off only while the layer is replaced
+
+
 # ---- Grad-CAM ------------------------------------------------------------------------------------
 def _cam_model(subclassed=False):
     """conv 1x1 copying the 2 input channels (relu) -> mean over positions -> Dense(2, W)."""
@@ -274,14 +308,15 @@ def test_occlusion_averages_over_overlapping_windows_on_a_linear_model(rng):
         explain.occlusion(model, x, window=(6,))
 
 
-# ---- Captum ----------------------------------------------------------------------------------------
+# ---- Captum ------------------------------------------------------------------------------------
 @pytest.mark.torch
 @pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
 def test_against_captum(rng):
     torch = pytest.importorskip("torch")
     captum_attr = pytest.importorskip("captum.attr", reason="captum is a test-only extra")
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.Tanh(), torch.nn.AdaptiveAvgPool2d(1),
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3), torch.nn.Tanh(),
+                              torch.nn.AdaptiveAvgPool2d(1),
                               torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
     model = shendu.Sequential([shendu.Input((7, 7, 2)), layers.Conv2D(4, 3, activation="tanh",
                                                                       name="conv"),
