@@ -253,8 +253,9 @@ def test_grad_cam_closed_form_on_a_hand_built_model(rng, subclassed):
     assert explain.grad_cam(model, x, "conv", target=1).shape == (3, 6, 6)
 
 
-def test_grad_cam_finds_a_planted_patch(rng):
-    # 3x3 box filter (a bright-patch detector) with stride 2, relu, mean, Dense: class 1 = "patch".
+def _planted_patches(rng, n):
+    """Images of faint noise with a bright 4x4 patch at a random place, and a hand-built
+    detector: 3x3 box filter (stride 2, "same"), relu, mean, Dense (class 1 = "patch")."""
     # "same" padding keeps the 8x8 grid aligned with the 16x16 input under a plain resize
     # (with "valid", a 7x7 grid stretched to 16x16 puts 27% of the peaks beside the patch).
     model = shendu.Sequential([shendu.Input((16, 16, 1)),
@@ -263,19 +264,47 @@ def test_grad_cam_finds_a_planted_patch(rng):
                                layers.GlobalAveragePooling2D(), layers.Dense(2)])
     model.set_weights([np.ones((3, 3, 1, 1), np.float32), np.array([-2.0], np.float32),
                        np.array([[-1.0, 1.0]], np.float32), np.zeros(2, np.float32)])
-    n = 40
     x = rng.uniform(0, 0.3, size=(n, 16, 16, 1)).astype(np.float32)
     rows, cols = rng.integers(0, 12, n), rng.integers(0, 12, n)
     inside = np.zeros(x.shape[:3], bool)
     for i in range(n):  # planting the patches (test data), not part of the method
         x[i, rows[i]:rows[i] + 4, cols[i]:cols[i] + 4] = 1.0
         inside[i, rows[i]:rows[i] + 4, cols[i]:cols[i] + 4] = True
+    return model, x, inside
+
+
+def test_grad_cam_finds_a_planted_patch(rng):
+    n = 40
+    model, x, inside = _planted_patches(rng, n)
     for method in (explain.grad_cam, explain.grad_cam_plus_plus):
         heat = method(model, x, "conv", target=1)
         assert heat.shape == (n, 16, 16)
         peak = heat.reshape(n, -1).argmax(axis=1)
         hits = inside.reshape(n, -1)[np.arange(n), peak]
         assert hits.mean() >= 0.9, hits.mean()
+
+
+def _spearman(a, b):
+    """Rank correlation with tied values given their average rank."""
+    def ranks(v):
+        _, inverse, counts = np.unique(v, return_inverse=True, return_counts=True)
+        return (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]
+    ra, rb = ranks(a) - ranks(a).mean(), ranks(b) - ranks(b).mean()
+    return (ra * rb).sum() / np.sqrt((ra * ra).sum() * (rb * rb).sum())
+
+
+def test_occlusion_and_integrated_gradients_rank_regions_alike(rng):
+    model, x, _ = _planted_patches(rng, 20)
+    ig, _ = explain.integrated_gradients(model, x, 1, steps=32)
+    occ = explain.occlusion(model, x, window=(4, 4), target=1)
+    # totals over the 16 4x4 regions of each image
+    by_ig = ig[..., 0].reshape(20, 4, 4, 4, 4).sum(axis=(2, 4)).reshape(20, 16)
+    by_occ = occ[..., 0].reshape(20, 4, 4, 4, 4).sum(axis=(2, 4)).reshape(20, 16)
+    credited = (by_ig != 0) | (by_occ != 0)  # regions a patch reaches (elsewhere both are 0)
+    rho = [_spearman(i[c], o[c]) for i, o, c in zip(by_ig, by_occ, credited)]
+    assert np.mean(rho) >= 0.8, rho  # measured 0.94
+    top2 = np.argsort(-by_ig, axis=1)[:, :2]
+    assert np.mean([o.argmax() in t for o, t in zip(by_occ, top2)]) >= 0.9
 
 
 # ---- occlusion -----------------------------------------------------------------------------------
