@@ -22,19 +22,40 @@ from .regression_metrics import (BinaryCrossentropy, CategoricalCrossentropy,  #
                                  MeanSquaredError, MeanSquaredLogarithmicError,
                                  RootMeanSquaredError, SparseCategoricalCrossentropy,
                                  mean_absolute_error, mean_squared_error)
+from .regression_metrics import R2Score  # noqa: F401
+from .loss_metrics import (CategoricalHinge, Hinge, KLDivergence, LogCoshError,  # noqa: F401
+                           Poisson, SquaredHinge)
+from .correlation_metrics import (ConcordanceCorrelation, CosineSimilarity,  # noqa: F401
+                                  PearsonCorrelation, concordance_correlation,
+                                  pearson_correlation)
+from .count_metrics import (FalseNegatives, FalsePositives, PrecisionAtRecall,  # noqa: F401
+                            RecallAtPrecision, SensitivityAtSpecificity,
+                            SpecificityAtSensitivity, TrueNegatives, TruePositives)
+from .f_score_metrics import F1Score, FBetaScore  # noqa: F401
+from .iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: F401
 from ..losses import (binary_crossentropy, categorical_crossentropy,  # noqa: F401,E402
                       mean_absolute_percentage_error, mean_squared_logarithmic_error,
-                      sparse_categorical_crossentropy)
+                      sparse_categorical_crossentropy, binary_focal_crossentropy,
+                      categorical_focal_crossentropy, categorical_hinge, hinge, huber,
+                      kl_divergence, log_cosh, poisson, squared_hinge)
 
 _CLASSES = (Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
             SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
             AUC, Precision, Recall, MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError,
             MeanAbsolutePercentageError, MeanSquaredLogarithmicError, BinaryCrossentropy,
-            CategoricalCrossentropy, SparseCategoricalCrossentropy)
+            CategoricalCrossentropy, SparseCategoricalCrossentropy, R2Score, CategoricalHinge,
+            Hinge, KLDivergence, LogCoshError, Poisson, SquaredHinge, ConcordanceCorrelation,
+            CosineSimilarity, PearsonCorrelation, FalseNegatives, FalsePositives,
+            PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
+            SpecificityAtSensitivity, TrueNegatives, TruePositives, F1Score, FBetaScore,
+            BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU)
 _FUNCTIONS = (accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
               top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, mean_squared_error,
               mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error,
-              binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy)
+              binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
+              binary_focal_crossentropy, categorical_focal_crossentropy, categorical_hinge, hinge,
+              huber, kl_divergence, log_cosh, poisson, squared_hinge, concordance_correlation,
+              pearson_correlation)
 
 ALL_OBJECTS = {obj.__name__: obj for obj in _CLASSES + _FUNCTIONS}
 
@@ -55,6 +76,11 @@ _BY_NAME = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "auc": AUC, "precision": Precision, "recall": Recall,
+    "kl_divergence": KLDivergence, "kld": KLDivergence, "poisson": Poisson,
+    "logcosh": LogCoshError, "log_cosh": LogCoshError, "hinge": Hinge,
+    "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
+    "cosine_similarity": CosineSimilarity, "pearson_correlation": PearsonCorrelation,
+    "concordance_correlation": ConcordanceCorrelation, "r2_score": R2Score,
 }
 _CLASS_NAMES = {cls.__name__: cls for cls in _CLASSES if cls not in (Metric, MeanMetricWrapper)}
 
