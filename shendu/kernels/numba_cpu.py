@@ -481,6 +481,8 @@ _NO_ARG = np.zeros((1, 1, 1, 1), np.int32)
 _NO_4D = np.zeros((1, 1, 1, 1), np.float32)
 _NO_6D = np.zeros((1, 1, 1, 1, 1, 1), np.float32)
 _SGEMM = []
+_F32 = np.dtype(np.float32)
+_GEOMETRY = {}  # geom -> (the 8 ints the Numba loops take, columns' and z's shape past n)
 
 
 def _one_call_sgemm(x, w2, *others, pool, pool_strides):
@@ -489,7 +491,7 @@ def _one_call_sgemm(x, w2, *others, pool, pool_strides):
     if x.ndim != 4 or tuple(pool) != (2, 2) or tuple(pool_strides) != (2, 2):
         return None
     for a in (x, w2) + others:
-        if a is not None and (a.dtype != np.float32 or not a.flags.c_contiguous):
+        if a is not None and (a.dtype != _F32 or not a.flags.c_contiguous):
             return None
     if not _SGEMM:
         from .blas import sgemm
@@ -497,47 +499,64 @@ def _one_call_sgemm(x, w2, *others, pool, pool_strides):
     return _SGEMM[0]
 
 
-def _geometry8(ksize, strides, pads, dilation):
-    return (ksize[0], ksize[1], strides[0], strides[1], pads[0][0], pads[1][0], dilation[0],
-            dilation[1])
+def _chunk_geometry(geom, x, F):
+    """(kh, kw, sh, sw, ph, pw, dh, dw), the columns' shape and z's shape past the batch
+    axis, for ``geom``; computed once per geometry (this runs per chunk)."""
+    key = (geom, x.shape[-1], F)
+    g = _GEOMETRY.get(key)
+    if g is None:
+        ksize, strides, pads, dilation, conv_out = geom[:5]
+        g = _GEOMETRY[key] = (
+            (ksize[0], ksize[1], strides[0], strides[1], pads[0][0], pads[1][0], dilation[0],
+             dilation[1]),
+            tuple(conv_out) + tuple(ksize) + (x.shape[-1],), tuple(conv_out) + (F,))
+    return g
+
+
+def _drop_args(drop):
+    if drop is None:
+        return _NO_DROP
+    rate = drop[1]
+    args = _DROP_ARGS.get(rate)
+    if args is None:
+        args = _DROP_ARGS[rate] = (np.uint64(dropout_threshold(rate)),
+                                   np.float32(1.0 / (1.0 - rate)))
+    return (np.uint64(drop[0]),) + args
+
+
+_NO_DROP = (np.uint64(0), np.uint64(0), np.float32(1))
+_DROP_ARGS = {}
 
 
 def conv_pool_forward_chunk(x, w2, b, cols, y, arg, geom, drop):
-    ksize, strides, pads, dilation, conv_out, pool, pool_strides, pooled = geom
-    sgemm = _one_call_sgemm(x, w2, b, cols, y, pool=pool, pool_strides=pool_strides)
+    sgemm = _one_call_sgemm(x, w2, b, cols, y, pool=geom[5], pool_strides=geom[6])
     if sgemm is None:
         return get_reference("conv_pool_forward_chunk")(x, w2, b, cols, y, arg, geom, drop)
-    n, F = len(x), w2.shape[1]
+    n = len(x)
+    g8, cshape, zshape = _chunk_geometry(geom, x, w2.shape[1])
     if cols is None:
-        cols = workspace.empty((n,) + tuple(conv_out) + tuple(ksize) + (x.shape[-1],), x.dtype)
-    z = workspace.empty((n,) + tuple(conv_out) + (F,), x.dtype)
-    if drop is None:
-        seed, threshold, scale = np.uint64(0), np.uint64(0), np.float32(1)
-    else:
-        seed, threshold = np.uint64(drop[0]), np.uint64(dropout_threshold(drop[1]))
-        scale = np.float32(1.0 / (1.0 - drop[1]))
-    _conv_pool_fwd(sgemm, x, w2, b, cols, z, y, _NO_ARG if arg is None else arg,
-                   *_geometry8(ksize, strides, pads, dilation), arg is not None, seed, threshold,
-                   scale)
+        cols = workspace.empty((n,) + cshape, x.dtype)
+    z = workspace.empty((n,) + zshape, x.dtype)
+    _conv_pool_fwd(sgemm, x, w2, b, cols, z, y, _NO_ARG if arg is None else arg, *g8,
+                   arg is not None, *_drop_args(drop))
 
 
 def conv_pool_backward_chunk(x, w2, gy, arg, y, cols, gx, geom, need_w, scale):
-    ksize, strides, pads, dilation, conv_out, pool, pool_strides, pooled = geom
-    sgemm = _one_call_sgemm(x, w2, gy, y, cols, gx, pool=pool, pool_strides=pool_strides)
+    sgemm = _one_call_sgemm(x, w2, gy, y, cols, gx, pool=geom[5], pool_strides=geom[6])
     if sgemm is None:
         return get_reference("conv_pool_backward_chunk")(x, w2, gy, arg, y, cols, gx, geom,
                                                          need_w, scale)
     n, (K, F) = len(x), w2.shape
-    cshape = (n,) + tuple(conv_out) + tuple(ksize) + (x.shape[-1],)
+    g8, cshape, zshape = _chunk_geometry(geom, x, F)
     make = need_w and cols is None
-    c = cols if cols is not None else workspace.empty(cshape, x.dtype) if make else _NO_6D
-    gz = workspace.empty((n,) + tuple(conv_out) + (F,), x.dtype)
-    gcols = workspace.empty(cshape, x.dtype) if gx is not None else _NO_6D
+    c = cols if cols is not None else workspace.empty((n,) + cshape, x.dtype) if make else _NO_6D
+    gz = workspace.empty((n,) + zshape, x.dtype)
+    gcols = workspace.empty((n,) + cshape, x.dtype) if gx is not None else _NO_6D
     gw = np.empty((K, F), np.float32) if need_w else _NO_4D[0, 0]
     gb = np.empty(F, np.float32)
     _conv_pool_bwd(sgemm, x, w2, gy, arg, y, c, gz, gcols, gw, gb,
-                   _NO_4D if gx is None else gx, *_geometry8(ksize, strides, pads, dilation),
-                   make, need_w, gx is not None, np.float32(scale))
+                   _NO_4D if gx is None else gx, *g8, make, need_w, gx is not None,
+                   np.float32(scale))
     return (gw if need_w else None), gb
 
 
