@@ -27,5 +27,5 @@ from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: F40
 from .dot import Dot, dot  # noqa: F401
 from .group_normalization import GroupNormalization, UnitNormalization  # noqa: F401
 from .einsum_dense import EinsumDense  # noqa: F401,E402
-from .attention import (GroupedQueryAttention, GroupQueryAttention,  # noqa: F401,E402
-                        MultiHeadAttention)
+from .attention import (AdditiveAttention, Attention, GroupedQueryAttention,  # noqa: F401,E402
+                        GroupQueryAttention, MultiHeadAttention)

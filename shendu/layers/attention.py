@@ -362,3 +362,143 @@ class GroupQueryAttention(_Attention):
 
 
 GroupedQueryAttention = GroupQueryAttention
+
+
+class Attention(Layer):
+    """Dot-product attention (Luong-style), Keras's ``Attention``, on ``[query, value]`` or
+    ``[query, value, key]`` (key defaults to value); query (B, Tq, dim), value/key (B, Tv, dim).
+
+    Args:
+        use_scale: learn a scalar ``scale`` multiplying the scores (initialised to 1).
+        score_mode: ``'dot'``: scores = Q K^T; ``'concat'``: scores =
+            c * sum(tanh(scale * (q_i + k_j))) with a learnt scalar c
+            (``concat_score_weight``).
+        dropout: rate of dropout on the attention weights (training only).
+        seed: seed of the dropout.
+
+    Call: ``layer([query, value(, key)], mask=None, training=False,
+    return_attention_scores=False, use_causal_mask=False)``; ``mask`` is
+    ``[query_mask, value_mask]`` (by default the Keras masks of the inputs). Masked keys get
+    their score lowered by 1e9 before the softmax; masked queries output 0.
+
+    Example:
+        >>> import numpy as np
+        >>> q, v = np.ones((2, 3, 4), "float32"), np.ones((2, 5, 4), "float32")
+        >>> Attention()([q, v]).shape
+        (2, 3, 4)
+    """
+
+    supports_masking = True
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if score_mode not in ("dot", "concat"):
+            raise ValueError("Attention: score_mode must be 'dot' or 'concat'. "
+                             f"Received: score_mode={score_mode!r}")
+        if not 0 <= float(dropout) <= 1:
+            raise ValueError(f"{type(self).__name__}: `dropout` must be in [0, 1]. "
+                             f"Received: dropout={dropout!r}")
+        self.use_scale = bool(use_scale)
+        self.score_mode = score_mode
+        self.dropout = float(dropout)
+        self.seed = seed
+        self._dropout_layer = Dropout(self.dropout, seed=seed)
+        self._return_scores = False
+
+    def _check_inputs(self, inputs):
+        if not isinstance(inputs, list) or not 2 <= len(inputs) <= 3:
+            got = f"a list of {len(inputs)}" if isinstance(inputs, list) else type(inputs).__name__
+            raise ValueError(f"{type(self).__name__} '{self.name}' must be called on a list "
+                             f"[query, value] or [query, value, key]. Received: {got}")
+
+    def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        self._check_inputs(inputs)
+        self._return_scores = bool(kwargs.get("return_attention_scores", False))
+        if kwargs.get("mask") is None and not any(isinstance(t, KerasTensor) for t in inputs):
+            masks = [getattr(t, "_keras_mask", None) for t in inputs]
+            if any(m is not None for m in masks):
+                kwargs["mask"] = masks
+        return super().__call__(inputs, *args, **kwargs)
+
+    def build(self, input_shape):
+        self.scale = self.add_weight((), "ones", name="scale") if self.use_scale else None
+        self.concat_score_weight = self.add_weight((), "ones", name="concat_score_weight") \
+            if self.score_mode == "concat" else None
+
+    def _scores(self, q, k):
+        if self.score_mode == "dot":
+            s = ops.matmul(q, ops.swapaxes(k, -2, -1))
+            return s * self.scale if self.scale is not None else s
+        pairs = ops.expand_dims(q, -2) + ops.expand_dims(k, -3)
+        if self.scale is not None:
+            pairs = self.scale * pairs
+        return self.concat_score_weight * ops.sum(ops.tanh(pairs), axis=-1)
+
+    def call(self, inputs, mask=None, training=False, return_attention_scores=False,
+             use_causal_mask=False):
+        q, v = inputs[0], inputs[1]
+        k = inputs[2] if len(inputs) > 2 else v
+        q_mask = _bool_mask(mask[0]) if mask else None
+        v_mask = _bool_mask(mask[1]) if mask else None
+        scores = self._scores(q, k)
+        keep = None if v_mask is None else v_mask[:, None, :]
+        if use_causal_mask:
+            tri = np.tril(np.ones(scores.shape[-2:], bool))[None]
+            keep = tri if keep is None else keep & tri
+        if keep is not None:
+            big = 65504.0 if np.dtype(scores.dtype) == np.float16 else 1.0e9
+            scores = ops.where(keep, scores, scores - np.dtype(scores.dtype).type(big))
+        weights = ops.softmax(scores, axis=-1)
+        dropped = self._dropout_layer(weights, training=training) \
+            if training and self.dropout > 0 else weights
+        out = ops.matmul(dropped, v)
+        if q_mask is not None:
+            out = ops.where(q_mask[..., None], out, np.dtype(out.dtype).type(0))
+        return (out, weights) if return_attention_scores else out
+
+    def compute_mask(self, inputs, mask=None):
+        return getattr(inputs[0], "_keras_mask", None) if isinstance(inputs, list) else None
+
+    def compute_output_shape(self, input_shape):
+        q, v = tuple(input_shape[0]), tuple(input_shape[1])
+        k = tuple(input_shape[2]) if len(input_shape) > 2 else v
+        out = q[:-1] + (v[-1],)
+        return [out, q[:-1] + (k[-2],)] if self._return_scores else out
+
+    def get_config(self):
+        return {**super().get_config(), "use_scale": self.use_scale,
+                "score_mode": self.score_mode, "dropout": self.dropout, "seed": self.seed}
+
+
+class AdditiveAttention(Attention):
+    """Additive attention (Bahdanau-style), Keras's ``AdditiveAttention``:
+    scores[i, j] = sum_d scale_d tanh(q_id + k_jd), with a learnt ``scale`` (dim,) when
+    ``use_scale`` (default), then softmax over j and the weighted sum of values, masks and
+    call arguments as ``Attention``.
+
+    Example:
+        >>> import numpy as np
+        >>> q, v = np.ones((2, 3, 4), "float32"), np.ones((2, 5, 4), "float32")
+        >>> AdditiveAttention()([q, v]).shape
+        (2, 3, 4)
+    """
+
+    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+        kwargs.pop("score_mode", None)
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape):
+        dim = input_shape[0][-1]
+        self.scale = self.add_weight((dim,), "glorot_uniform", name="scale") \
+            if self.use_scale else None
+
+    def _scores(self, q, k):
+        t = ops.tanh(ops.expand_dims(q, -2) + ops.expand_dims(k, -3))
+        return ops.sum(t * self.scale if self.scale is not None else t, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["score_mode"]
+        return config

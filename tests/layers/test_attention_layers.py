@@ -65,7 +65,8 @@ MHA_CASES = [
     ({}, dict(use_causal_mask=True)),
     (dict(dropout=0.1), dict(return_attention_scores=True)),
     ({}, dict(attention_mask=ATT_MASK)),
-    (dict(use_gate=True, use_bias=False), dict(use_causal_mask=True, attention_mask=ATT_MASK[:, :, :5])),
+    (dict(use_gate=True, use_bias=False),
+     dict(use_causal_mask=True, attention_mask=ATT_MASK[:, :, :5])),
 ]
 
 
@@ -192,3 +193,76 @@ def test_functional_scores_and_errors():
     with pytest.raises(ValueError, match="flash_attention=True"):
         layers.MultiHeadAttention(num_heads=1, key_dim=2, flash_attention=True)(
             Q, V, return_attention_scores=True)
+
+
+QM = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+VM = np.array([[1, 1, 0, 0, 0, 0, 0], [1] * 6 + [0]], bool)
+K4 = RNG.standard_normal((2, 7, 4)).astype("float32")
+
+
+@pytest.mark.parametrize("cls,init_kw", [
+    ("Attention", {}), ("Attention", dict(use_scale=True)),
+    ("Attention", dict(score_mode="concat", use_scale=True)),
+    ("Attention", dict(score_mode="concat")),
+    ("AdditiveAttention", {}), ("AdditiveAttention", dict(use_scale=False)),
+])
+@pytest.mark.parametrize("call_kw", [{}, dict(mask=[QM, VM]),
+                                     dict(use_causal_mask=True, return_attention_scores=True)])
+def test_dot_and_additive_attention_match_keras(cls, init_kw, call_kw):
+    keras = _keras()
+    q, v = Q[..., :4], V[..., :4]
+    inputs = [q, q] if call_kw.get("use_causal_mask") else [q, v, K4]
+    ref, layer = getattr(keras.layers, cls)(**init_kw), getattr(layers, cls)(**init_kw)
+    ref(inputs, **call_kw)
+    layer(inputs, **call_kw)
+    rng = np.random.default_rng(4)  # weights away from their initial ones
+    weights = [w + 0.3 * rng.standard_normal(w.shape).astype("float32") for w in ref.get_weights()]
+    ref.set_weights(weights)
+    layer.set_weights(weights)
+    want, got = ref(inputs, **call_kw), layer(inputs, **call_kw)
+    if not isinstance(want, tuple):
+        want, got = (want,), (got,)
+    for a, b in zip(got, want):
+        assert_allclose_normwise(a.numpy(), np.asarray(b), rtol=1e-5)
+    assert [w.path.split("/")[-1] for w in layer.weights] == [w.name for w in ref.weights]
+    assert set(layer.get_config()) == set(ref.get_config())
+
+
+class _ListCall(Layer):
+    """x -> layer([x, x]) (one input for the shared gradient check)."""
+
+    def __init__(self, make, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = make(self.dtype)
+
+    def call(self, x, training=None):
+        return self.inner([x, x * 0.5], training=training, use_causal_mask=True)
+
+
+@pytest.mark.parametrize("cls,kw", [(layers.Attention, dict(use_scale=True)),
+                                    (layers.Attention, dict(score_mode="concat", use_scale=True)),
+                                    (layers.AdditiveAttention, {})])
+def test_dot_and_additive_attention_gradcheck(cls, kw):
+    layer = _ListCall(lambda dt: cls(dtype=dt, **kw), dtype="float64")
+    errors = layer_gradcheck(layer, np.random.default_rng(5).standard_normal((2, 3, 4)))
+    assert len(errors) == 1 + len(layer.trainable_weights)
+
+
+@pytest.mark.parametrize("cls,kw", [(layers.Attention, dict(use_scale=True, dropout=0.3,
+                                                            seed=2)),
+                                    (layers.AdditiveAttention, {})])
+def test_dot_and_additive_attention_training_config_save(tmp_path, cls, kw):
+    q_in, v_in = shendu.Input((5, 4)), shendu.Input((7, 4))
+    model = shendu.Model([q_in, v_in], cls(**kw)([q_in, v_in]))
+    layer = model.layers[-1]
+    clone = cls.from_config(layer.get_config())
+    assert clone.get_config() == {**layer.get_config(), "name": clone.name}
+    x = [Q[..., :4], V[..., :4]]
+    y = model(x, training=True)
+    (y * y).mean().backward()
+    assert all(w.grad is not None for w in model.trainable_weights) and model.trainable_weights
+    model.save(tmp_path / "att.keras")
+    loaded = shendu.models.load_model(tmp_path / "att.keras")
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
+    with pytest.raises(ValueError, match="must be called on a list"):
+        cls(**kw)(Q)

@@ -61,11 +61,11 @@ def test_gradcheck(small_blocks, flash, case):
     kw = _cases(rng)[case]
     bias = kw.pop("bias", None)
     if bias is None:
-        fn = lambda q, k, v: ops.dot_product_attention(q, k, v, flash_attention=flash, **kw)  # noqa: E731
-        gradcheck(fn, q, k, v)
+        gradcheck(lambda q, k, v: ops.dot_product_attention(
+            q, k, v, flash_attention=flash, **kw), q, k, v)
     else:
-        fn = lambda q, k, v, b: ops.dot_product_attention(q, k, v, b, flash_attention=flash, **kw)  # noqa: E731
-        gradcheck(fn, q, k, v, bias)
+        gradcheck(lambda q, k, v, b: ops.dot_product_attention(
+            q, k, v, b, flash_attention=flash, **kw), q, k, v, bias)
 
 
 def test_fused_gradients_match_reference_float32(small_blocks):
