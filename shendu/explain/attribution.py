@@ -355,7 +355,8 @@ def _layer_run(model, layer, who):
 
 
 def _cam_inputs(model, x, layer, target, batch_size, who):
-    """Activations A and gradients dA, channels last, shape (n, *positions, channels)."""
+    """Activations A and gradients dA, shape (n, *positions, channels): shendu's layers are
+    channels-last."""
     x = _as_batch(x, who)
     run, layer = _layer_run(model, layer, who)
     t = _resolve_target(model, x, target, who)
@@ -364,13 +365,10 @@ def _cam_inputs(model, x, layer, target, batch_size, who):
         raise ValueError(f"{who}: layer '{layer.name}' must output (batch, positions..., "
                          f"channels), a convolution's feature maps. Received: output shape "
                          f"{a.shape}")
-    fmt = getattr(layer, "data_format", "channels_last")
-    if fmt == "channels_first":
-        a, g = np.moveaxis(a, 1, -1), np.moveaxis(g, 1, -1)
-    return x, a.astype(np.float64), g.astype(np.float64), fmt
+    return x, a.astype(np.float64), g.astype(np.float64)
 
 
-def _upsample(cam, x, data_format):
+def _upsample(cam, x):
     """Bilinear resize of the (n, *positions) maps to the input's spatial size."""
     from .. import ops
 
@@ -378,17 +376,20 @@ def _upsample(cam, x, data_format):
     if k > 2:
         raise ValueError(f"upsampling supports 1-D and 2-D maps. Received: maps of shape "
                          f"{cam.shape}; pass upsample=False")
-    start = 2 if data_format == "channels_first" else 1
-    size = x.shape[start:start + k]
-    if k == 1:
-        cam, size = cam[:, None, :], (1,) + tuple(size)
-    out = ops.image.resize(cam[..., None], tuple(size), interpolation="bilinear").numpy()
-    return out[..., 0].reshape((len(cam),) + tuple(x.shape[start:start + k]))
+    size = x.shape[1:1 + k]
+    if len(size) < k:
+        raise ValueError(f"cannot upsample maps of shape {cam.shape} to inputs of shape "
+                         f"{x.shape}; pass upsample=False")
+    # A 1-D map (sequences) is resized as an image one row high.
+    flat = cam[:, None, :] if k == 1 else cam
+    out = ops.image.resize(flat[..., None], ((1,) if k == 1 else ()) + tuple(size),
+                           interpolation="bilinear").numpy()
+    return out[..., 0].reshape((len(cam),) + tuple(size))
 
 
-def _cam(x, a, weights, layer_format, upsample):
+def _cam(x, a, weights, upsample):
     cam = np.maximum(np.einsum("n...c,nc->n...", a, weights), 0.0)
-    return _upsample(cam, x, layer_format) if upsample else cam
+    return _upsample(cam, x) if upsample else cam
 
 
 def grad_cam(model, x, layer, target=None, upsample=True, batch_size=None):
@@ -404,22 +405,22 @@ def grad_cam(model, x, layer, target=None, upsample=True, batch_size=None):
     Returns:
         Maps of shape (n, *positions): the layer's grid, or the input's when upsampled.
     """
-    x, a, g, fmt = _cam_inputs(model, x, layer, target, batch_size, "grad_cam")
+    x, a, g = _cam_inputs(model, x, layer, target, batch_size, "grad_cam")
     weights = g.mean(axis=tuple(range(1, g.ndim - 1)))
-    return _cam(x, a, weights, fmt, upsample)
+    return _cam(x, a, weights, upsample)
 
 
 def grad_cam_plus_plus(model, x, layer, target=None, upsample=True, batch_size=None):
     """Grad-CAM++ (Chattopadhay et al. 2018): w_c = sum_ij alpha_ij relu(g_ij) with
     alpha_ij = g_ij^2 / (2 g_ij^2 + sum_ab A_ab g_ij^3), g = df/dA_c (the closed form for an
     exponential of the score), then relu(sum_c w_c A_c). Arguments as ``grad_cam``."""
-    x, a, g, fmt = _cam_inputs(model, x, layer, target, batch_size, "grad_cam_plus_plus")
+    x, a, g = _cam_inputs(model, x, layer, target, batch_size, "grad_cam_plus_plus")
     space = tuple(range(1, g.ndim - 1))
     g2 = g * g
     denom = 2.0 * g2 + a.sum(axis=space, keepdims=True) * g2 * g
     alpha = np.divide(g2, denom, out=np.zeros_like(g2), where=denom != 0)
     weights = (alpha * np.maximum(g, 0.0)).sum(axis=space)
-    return _cam(x, a, weights, fmt, upsample)
+    return _cam(x, a, weights, upsample)
 
 
 # ---- occlusion ---------------------------------------------------------------------------------

@@ -382,3 +382,45 @@ def test_against_captum(rng):
           captum_attr.LayerGradCam(net, net[1]).attribute(xt, target=tgt,
                                                         relu_attributions=True)[:, 0],
           nchw=False)
+
+
+def test_a_multi_output_functional_model_and_a_sequence_grad_cam(rng):
+    shendu.utils.set_random_seed(8)
+    inp = shendu.Input((6, 6, 2))
+    pooled = layers.GlobalAveragePooling2D()(layers.Conv2D(3, 3, activation="tanh",
+                                                           name="conv")(inp))
+    model = shendu.Model(inp, [layers.Dense(2)(pooled), layers.Dense(1)(pooled)])
+    single = shendu.Model(inp, model.outputs[1])  # the same weights, one output
+    x = rng.normal(size=(3, 6, 6, 2)).astype(np.float32)
+    np.testing.assert_array_equal(explain.saliency(model, x, lambda outs: outs[1][:, 0]),
+                                  explain.saliency(single, x))
+    cam = explain.grad_cam(model, x, "conv", lambda outs: outs[1][:, 0], upsample=False)
+    np.testing.assert_allclose(cam, explain.grad_cam(single, x, "conv", upsample=False),
+                               rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="several outputs"):
+        explain.saliency(model, x)
+    # Conv1D over a sequence: a (n, positions) map stretched linearly to the input's length
+    seq = shendu.Sequential([shendu.Input((12, 2)), layers.Conv1D(2, 3, strides=3, name="c"),
+                             layers.GlobalAveragePooling1D(), layers.Dense(1)])
+    z = rng.normal(size=(2, 12, 2)).astype(np.float32)
+    low = explain.grad_cam(seq, z, "c", upsample=False)
+    high = explain.grad_cam(seq, z, "c")
+    assert low.shape == (2, 4) and high.shape == (2, 12)
+    np.testing.assert_allclose(high[:, 1::3], low, rtol=1e-5, atol=1e-7)  # centres kept
+
+
+def test_results_and_inputs_stay_as_they_were_when_the_library_runs_again(rng):
+    model = _smooth_convnet(seed=9)
+    x = rng.normal(size=(2, 8, 8, 2)).astype(np.float32)
+    x_before = x.copy()
+    results = [explain.saliency(model, x, 0), explain.integrated_gradients(model, x, 0, steps=4)[0],
+               explain.grad_cam(model, x, "conv", 0), explain.occlusion(model, x, 2, target=0)]
+    kept = [r.copy() for r in results]
+    for _ in range(2):  # the same calls again, and training, which reuses pooled buffers
+        explain.saliency(model, x, 1), explain.integrated_gradients(model, x, 1, steps=4)
+        explain.grad_cam(model, x, "conv", 1), explain.occlusion(model, x, 2, target=1)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((2, 3), np.float32), epochs=1, verbose=0)
+    for r, k in zip(results, kept):
+        np.testing.assert_array_equal(r, k)
+    np.testing.assert_array_equal(x, x_before)
