@@ -142,15 +142,18 @@ def _foreign_zip_message(path, names):
     return f"'{path}' is {what}"
 
 
-def write(path, doc, tensor_bytes=None):
+def write(path, doc, tensor_bytes=None, extra_members=None):
     """Write the archive atomically (``atomic_file.atomic_write``): a crash at any moment
     leaves either the old file or the new one at ``path``, never a partial file; the file
-    gets the umask's mode, or the mode of the file it replaces."""
+    gets the umask's mode, or the mode of the file it replaces. ``extra_members``
+    (``{name: bytes}``, e.g. a Keras 3 archive's) are stored first, uncompressed."""
     import json
     text = json.dumps(dict(doc, format=FORMAT_NAME, format_version=FORMAT_VERSION),
                       indent=1, allow_nan=False)
     with atomic_write(path) as f:
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+            for name, data in (extra_members or {}).items():
+                zf.writestr(name, data)
             zf.writestr(DOC_NAME, text)
             if tensor_bytes is not None:
                 zf.writestr(TENSORS_NAME, tensor_bytes)

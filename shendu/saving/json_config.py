@@ -205,6 +205,8 @@ def from_keras_entry(entry, where="config"):
                 raise ValueError(f"{where} ({name}): the Keras option {key}={config[key]!r} "
                                  f"is not supported by shendu (only {key}={off!r})")
             del config[key]
+    if "activity_regularizer" in config and config["activity_regularizer"] is None:
+        del config["activity_regularizer"]  # None is every layer's default; some take no such arg
     if "dtype" in config:
         config["dtype"] = _dtype_name(config["dtype"])
     if name == "Sequential":

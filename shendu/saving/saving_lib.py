@@ -187,7 +187,27 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     except (TypeError, ValueError) as e:
         raise ValueError(f"save_model: the model's configuration is not JSON-serializable ({e}); "
                          "every get_config() must return plain Python values") from None
-    file_format.write(filepath, doc, encode(tensors, {"format": "shendu"}))
+    file_format.write(filepath, doc, encode(tensors, {"format": "shendu"}),
+                      _keras_members(model, filepath))
+
+
+def _keras_members(model, filepath):
+    """A ``.keras`` file also holds Keras 3's members (config.json, model.weights.h5), so
+    real Keras loads it; shendu reads its own members, which add the exact-resume state.
+    A model Keras's form cannot describe is saved in shendu's format alone, with a warning."""
+    if not filepath.endswith(".keras"):
+        return None
+    from .keras_files import archive_members
+    try:
+        return archive_members(model)
+    except ImportError:
+        warnings.warn(f"save_model: '{filepath}' is written in shendu's format only (real "
+                      "Keras cannot open it): writing Keras's part needs h5py (pip install "
+                      "h5py)", stacklevel=4)
+    except Exception as e:  # noqa: BLE001 - the shendu part is still complete
+        warnings.warn(f"save_model: '{filepath}' is written in shendu's format only (real "
+                      f"Keras cannot open it): {type(e).__name__}: {e}", stacklevel=4)
+    return None
 
 
 def _architecture(model, filepath):
@@ -207,9 +227,14 @@ def _architecture(model, filepath):
 
 
 def save_weights(model, filepath, overwrite=True):
-    """Write only the weights (by path, in ``model.weights`` order), atomically."""
+    """Write only the weights, atomically: a name ending in ``.weights.h5`` gets Keras 3's
+    HDF5 layout (real Keras loads it), any other name shendu's format (by path, in
+    ``model.weights`` order)."""
     filepath = os.fspath(filepath)
     _check_overwrite(filepath, overwrite)
+    if filepath.endswith(".weights.h5"):
+        from .keras_files import save_weights_file
+        return save_weights_file(model, filepath)
     tensors, names = _weight_tensors(model)
     file_format.write(filepath, {"kind": "weights", "shendu_version": _version(), "weights": names},
                       encode(tensors, {"format": "shendu"}))
@@ -275,6 +300,13 @@ def load_weights(model, filepath, skip_mismatch=False):
     """Load weights saved by ``save_weights`` or ``save_model`` into ``model`` (by path
     when the paths match, else by position; shapes must agree)."""
     filepath = os.fspath(filepath)
+    kind = _keras_kind(filepath)
+    if kind == "hdf5":
+        from .keras_files import load_weights_file
+        return load_weights_file(model, filepath, skip_mismatch)
+    if kind == "keras":
+        raise UnsafeFileError(f"'{filepath}' is a whole Keras model (.keras archive): use "
+                              "shendu.models.load_model() for it")
     doc, tensors, names = _read_checked(filepath)
     if doc.get("kind") not in ("weights", "model"):
         raise UnsafeFileError(f"'{filepath}': unknown kind {doc.get('kind')!r}")
@@ -282,6 +314,14 @@ def load_weights(model, filepath, skip_mismatch=False):
         _build_from_shape(model, getattr(model, "_build_input_shape", None), filepath)
     for var, value in _plan_weights(model, tensors, names, f"'{filepath}'", skip_mismatch):
         var.assign(value.astype(var.dtype))
+
+
+def _keras_kind(filepath):
+    """'keras' or 'hdf5' for Keras's own files (see ``keras_files.file_kind``), else None."""
+    if not os.path.isfile(filepath):
+        return None  # the shendu reader gives the not-found / folder message
+    from .keras_files import file_kind
+    return file_kind(filepath)
 
 
 def _build_from_shape(model, shape, source):
@@ -322,6 +362,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     # open custom_object_scope()s add their objects (Lambda functions included).
     safe_mode = _config.in_safe_mode(True if safe_mode is None else safe_mode)
     custom_objects = custom_objects_in_effect(custom_objects)
+    kind = _keras_kind(filepath)
+    if kind == "keras":
+        from .keras_files import load_archive
+        return load_archive(filepath, custom_objects, compile, safe_mode)
+    if kind == "hdf5":
+        raise UnsafeFileError(f"'{filepath}' is an HDF5 file, not a model shendu can load "
+                              "(Keras weights, or a legacy Keras 2 .h5 model, which is not "
+                              "supported yet). "
+                              "For a .weights.h5 file, build the model and call "
+                              "model.load_weights()")
     doc, tensors, names = _read_checked(filepath)
     if doc.get("kind") != "model":
         raise UnsafeFileError(f"'{filepath}' holds {doc.get('kind')!r}, not a model: use "
