@@ -424,3 +424,34 @@ def test_results_and_inputs_stay_as_they_were_when_the_library_runs_again(rng):
     for r, k in zip(results, kept):
         np.testing.assert_array_equal(r, k)
     np.testing.assert_array_equal(x, x_before)
+
+
+@pytest.mark.torch
+def test_layer_integrated_gradients_against_captum(rng):
+    torch = pytest.importorskip("torch")
+    captum_attr = pytest.importorskip("captum.attr", reason="captum is a test-only extra")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.out = torch.nn.Embedding(12, 4), torch.nn.Linear(4, 3)
+
+        def forward(self, ids):
+            return self.out(torch.tanh(self.emb(ids)).mean(dim=1))
+
+    torch.manual_seed(1)
+    net = Net().eval()
+    model = shendu.Sequential([shendu.Input((5,), dtype="int32"), layers.Embedding(12, 4, name="e"),
+                               layers.Activation("tanh"), layers.GlobalAveragePooling1D(),
+                               layers.Dense(3)])
+    model.set_weights([net.emb.weight.detach().numpy(), net.out.weight.detach().numpy().T,
+                       net.out.bias.detach().numpy()])
+    ids = rng.integers(1, 12, size=(3, 5))
+    cls = np.array([2, 0, 1])
+    ours, delta = explain.integrated_gradients(model, ids, cls, layer="e", steps=16)
+    theirs, their_delta = captum_attr.LayerIntegratedGradients(net, net.emb).attribute(
+        torch.tensor(ids), baselines=torch.zeros(3, 5, dtype=torch.long), target=torch.tensor(cls),
+        n_steps=16, return_convergence_delta=True)
+    theirs = theirs.detach().numpy()
+    assert np.linalg.norm(ours - theirs) <= 1e-4 * np.linalg.norm(theirs)
+    np.testing.assert_allclose(delta, their_delta.detach().numpy(), atol=1e-5)
