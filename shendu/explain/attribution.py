@@ -48,6 +48,10 @@ def _explained(out, target, who):
                              f"{getattr(s, 'shape', None)}")
         return s.reshape(n)
     flat = out.reshape(out.shape[0], -1)
+    if len(target) and not (-flat.shape[1] <= target.min() and target.max() < flat.shape[1]):
+        raise ValueError(f"{who}: target index out of range for an output of "
+                         f"{flat.shape[1]} units per sample. Received: target indices from "
+                         f"{target.min()} to {target.max()}")
     mask = np.zeros(flat.shape, flat.dtype)
     mask[np.arange(len(target)), target] = 1  # one-hot rows pick each row's unit
     return (flat * mask).sum(axis=1)
@@ -144,7 +148,7 @@ def saliency(model, x, target=None, abs=True, batch_size=None, layer=None):
     """The gradient of the explained output with respect to the input, |df/dx| by default.
 
     Args:
-        model: any shendu model (or callable over a Tensor batch).
+        model: a shendu model: Sequential, Functional or subclassed.
         x: inputs, shape (n, ...).
         target: see ``shendu.explain`` (None: regression unit or predicted class).
         abs: return |df/dx| (Simonyan et al.); False gives the signed gradient.

@@ -155,7 +155,7 @@ def test_every_target_form_and_a_regression_output(rng):
     g = explain.saliency(reg, x, abs=False)
     np.testing.assert_allclose(g, np.broadcast_to(reg.get_weights()[0][:, 0].reshape(8, 8, 2),
                                                   x.shape), rtol=1e-6)
-    for bad in (1.5, np.array([0, 1]), np.array([0.0, 1.0, 2.0])):
+    for bad in (1.5, np.array([0, 1]), np.array([0.0, 1.0, 2.0]), 3, np.array([0, 5, 1])):
         with pytest.raises(ValueError, match="target"):
             explain.saliency(model, x, bad)
 
