@@ -15,8 +15,10 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         return ops.relu(x)
     if max_value == 6.0 and negative_slope == 0.0 and threshold == 0.0:
         return ops.relu6(x)
-    y = ops.where(x.data > threshold, x, negative_slope * (x - threshold)) if threshold else \
-        ops.leaky_relu(x, negative_slope)
+    if threshold:
+        y = ops.where(x.data > threshold, x, negative_slope * (x - threshold))
+    else:  # leaky_relu with a 0 slope would give -0.0 for negative inputs
+        y = ops.leaky_relu(x, negative_slope) if negative_slope else ops.relu(x)
     return ops.minimum(y, max_value) if max_value is not None else y
 
 

@@ -21,6 +21,8 @@ from .embedding import Embedding  # noqa: F401
 from .preprocessing import (CenterCrop, Normalization, RandomContrast, RandomCrop,  # noqa: F401
                             RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
                             Resizing)
+from .preprocessing import (CategoryEncoding, Discretization, IntegerLookup,  # noqa: F401
+                            StringLookup, TextVectorization)
 from .rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking,  # noqa: F401
                   SimpleRNN, SimpleRNNCell, StackedRNNCells, TimeDistributed)
 from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: F401

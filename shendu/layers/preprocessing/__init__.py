@@ -10,3 +10,7 @@ from .normalization import Normalization  # noqa: F401
 from .random_transforms import (RandomContrast, RandomCrop, RandomFlip, RandomRotation,  # noqa: F401
                                 RandomTranslation, RandomZoom)
 from .rescaling import Rescaling  # noqa: F401
+from .category_encoding import CategoryEncoding  # noqa: F401
+from .discretization import Discretization  # noqa: F401
+from .index_lookup import IntegerLookup, StringLookup  # noqa: F401
+from .text_vectorization import TextVectorization  # noqa: F401
