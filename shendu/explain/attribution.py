@@ -139,7 +139,7 @@ def _values_and_gradients(model, x, target, batch_size, who, layer):
     """(values, d(score)/d(values)) where values are the inputs, or ``layer``'s outputs."""
     if layer is None:
         return _input_gradients(model, x, target, batch_size, who)[1:]
-    run, _ = _layer_run(model, layer, who)
+    run, _ = _layer_run(model, layer, x, who)
     return _gradients(run, x, target, batch_size, who)[1:]
 
 
@@ -295,7 +295,7 @@ def smoothgrad_squared(model, x, target=None, samples=50, noise_level=0.15, stde
 
 def _layer_ends(model, x, b, layer, who):
     """The layer's outputs at the baseline and at x (no graph)."""
-    run, _ = _layer_run(model, layer, who)
+    run, _ = _layer_run(model, layer, x, who)
     with no_grad():
         acts = run(Tensor(np.concatenate([b, x])), None, None)[0].numpy().copy()
     return acts[:len(x)], acts[len(x):]
@@ -328,11 +328,14 @@ def _find_layer(model, layer):
     return layer if isinstance(layer, Layer) else model.get_layer(layer)
 
 
-def _layer_run(model, layer, who):
+def _layer_run(model, layer, x, who):
     """``run(xt) -> (the layer's output, the model's output)`` and the layer object."""
     from ..models import Model, Sequential
     from ..models.functional import Functional
 
+    if not model.built:  # a Sequential without an Input gets its graph from a first call
+        with no_grad():
+            model(Tensor(x[:1]), training=False)
     layer = _find_layer(model, layer)
     if isinstance(model, (Functional, Sequential)):
         sub = Model(model.inputs, [layer.output, model.output])
@@ -362,7 +365,7 @@ def _cam_inputs(model, x, layer, target, batch_size, who):
     """Activations A and gradients dA, shape (n, *positions, channels): shendu's layers are
     channels-last."""
     x = _as_batch(x, who)
-    run, layer = _layer_run(model, layer, who)
+    run, layer = _layer_run(model, layer, x, who)
     t = _resolve_target(model, x, target, who)
     _, a, g = _gradients(run, x, t, batch_size, who)
     if a.ndim < 3:

@@ -455,3 +455,17 @@ def test_layer_integrated_gradients_against_captum(rng):
     theirs = theirs.detach().numpy()
     assert np.linalg.norm(ours - theirs) <= 1e-4 * np.linalg.norm(theirs)
     np.testing.assert_allclose(delta, their_delta.detach().numpy(), atol=1e-5)
+
+
+def test_grad_cam_on_a_sequential_built_by_its_first_call(rng):
+    def build():
+        shendu.utils.set_random_seed(10)
+        return shendu.Sequential([layers.Conv2D(2, 3, activation="relu", name="conv"),
+                                  layers.GlobalAveragePooling2D(), layers.Dense(2)])
+    x = rng.uniform(size=(2, 8, 8, 1)).astype(np.float32)
+    unbuilt = build()
+    assert not unbuilt.built
+    got = explain.grad_cam(unbuilt, x, "conv", 1)
+    built = build()
+    built(x)
+    np.testing.assert_array_equal(got, explain.grad_cam(built, x, "conv", 1))
