@@ -20,7 +20,7 @@ from shendu import layers, ops
 
 
 class PositionEmbedding(layers.Layer):
-    """Adds a learnt vector per position: y[:, t] = x[:, t] + embeddings[t] (t < sequence_length)."""
+    """Adds a learnt vector per position: y[:, t] = x[:, t] + embeddings[t], t < sequence_length."""
 
     def __init__(self, sequence_length, **kwargs):
         super().__init__(**kwargs)
@@ -80,7 +80,8 @@ def _char_rnn_helpers():
 def main(argv=None):
     load_text, make_windows = _char_rnn_helpers()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--text", default=None, help="a UTF-8 text file (default: the Zen of Python)")
+    parser.add_argument("--text", default=None,
+                        help="a UTF-8 text file (default: the Zen of Python)")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--dim", type=int, default=64)
