@@ -279,7 +279,17 @@ def load_weights_file(model, filepath, skip_mismatch=False):
     source = f"'{filepath}'"
     if not model.weights:
         _build_from_shape(model, getattr(model, "_build_input_shape", None), source)
-    load_h5_weights_into(model, filepath, source, skip_mismatch)
+    with _open_h5(filepath, source) as f:
+        legacy = "layer_names" in f.attrs or "model_weights" in f
+    if not legacy:
+        return load_h5_weights_into(model, filepath, source, skip_mismatch)
+    size = os.path.getsize(filepath)
+    with _open_h5(filepath, source) as f:  # a Keras 2 weights file, or a legacy full model
+        check_h5(f, source, size)
+        group = f["model_weights"] if "model_weights" in f else f
+        values = [(v, np.asarray(ds[()])) for v, ds in plan_legacy_weights(model, group, source)]
+    for var, value in values:
+        var.assign(value.astype(var.dtype))
 
 
 # ---- weights: write ----------------------------------------------------------------------------
@@ -324,6 +334,102 @@ def file_kind(path):
         if CONFIG_NAME in names and "shendu.json" not in names:
             return "keras"
     return None
+
+
+# ---- legacy HDF5 (Keras 2 / tf.keras, and Keras 3's model.save("x.h5")) -----------------------
+def _attr_text(value):
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _layer_order(model):
+    from ..models.functional import Functional
+    if isinstance(model, Functional) and hasattr(model, "_nodes"):
+        return keras_layer_order(model)
+    return list(model.layers)
+
+
+def plan_legacy_weights(model, group, source):
+    """``[(variable, dataset)]`` from a legacy ``model_weights`` group: the i-th layer with
+    weights in the file goes to the i-th layer with weights in the model, each layer's
+    weights trainable first, then non-trainable (Keras's legacy loader, by order)."""
+    names = [_attr_text(n) for n in group.attrs.get("layer_names", [])]
+    stored = []
+    for name in names:
+        if name not in group:
+            raise UnsafeFileError(f"{source}: layer '{name}' is listed but has no group")
+        layer_group = group[name]
+        weight_names = [_attr_text(w) for w in layer_group.attrs.get("weight_names", [])
+                        if isinstance(w, (str, bytes))]
+        datasets = []
+        for w in weight_names:
+            if w.startswith("/") or ".." in w.split("/") or w not in layer_group:
+                raise UnsafeFileError(f"{source}: layer '{name}' names weight {w!r}, which is "
+                                      "not a dataset inside its group")
+            datasets.append(layer_group[w])
+        if datasets:
+            stored.append((name, datasets))
+    own = []
+    for layer in _layer_order(model):
+        weights = list(layer.weights)
+        weights = [w for w in weights if w.trainable] + [w for w in weights if not w.trainable]
+        if weights:
+            own.append((layer, weights))
+    if len(own) != len(stored):
+        raise ValueError(f"{source}: the file has weights for {len(stored)} layer(s) "
+                         f"{[n for n, _ in stored][:8]}, model '{model.name}' has "
+                         f"{len(own)} layer(s) with weights {[l.name for l, _ in own][:8]}")
+    pairs = []
+    for (name, datasets), (layer, weights) in zip(stored, own):
+        if len(datasets) != len(weights):
+            raise ValueError(f"{source}: layer '{name}' in the file has {len(datasets)} "
+                             f"weight(s), layer '{layer.name}' ({type(layer).__name__}) of the "
+                             f"model has {len(weights)}")
+        for var, ds in zip(weights, datasets):
+            if tuple(ds.shape) != tuple(var.shape):
+                raise ValueError(f"{source}: weight '{ds.name}' has shape {tuple(ds.shape)}; "
+                                 f"layer '{layer.name}' expects {tuple(var.shape)} for "
+                                 f"'{var.path}'")
+            pairs.append((var, ds))
+    return pairs
+
+
+def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """The model in a legacy full-model ``.h5`` file (``model_config`` + ``model_weights``)."""
+    from ..ops import random as _random
+    from .json_config import from_keras_entry
+    from .safe_tensors import strict_json_loads
+    from .saving_lib import _set_global
+    from .serialization import allocation_budget, check_config_tree, deserialize_layer
+    source = f"'{filepath}'"
+    size = os.path.getsize(filepath)
+    with _open_h5(filepath, source) as f:
+        check_h5(f, source, size)
+        text = _attr_text(f.attrs.get("model_config"))
+        if not isinstance(text, str):
+            raise UnsafeFileError(f"{source} is an HDF5 file without a model_config: a weights "
+                                  "file, not a model (build the model and call "
+                                  "model.load_weights())")
+        config = strict_json_loads(text.encode("utf-8"), f"{source}: model_config")
+        if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+            raise UnsafeFileError(f"{source}: model_config is not a serialized model")
+        config = _prepare_lambdas(config, custom_objects, safe_mode, source)
+        try:
+            entry = from_keras_entry(config)
+        except ValueError as e:
+            raise UnsafeFileError(f"{source}: {e}") from None
+        check_config_tree(entry, f"{source}: model_config")
+        global_gen = _random.default_generator()
+        saved = global_gen.bit_generator.state
+        try:
+            with allocation_budget(size // 2 + 1024, source):
+                model = deserialize_layer(entry, custom_objects, safe_mode)
+        finally:
+            _set_global(global_gen, saved)
+        group = f["model_weights"] if "model_weights" in f else f
+        values = [(v, np.asarray(ds[()])) for v, ds in plan_legacy_weights(model, group, source)]
+    for var, value in values:
+        var.assign(value.astype(var.dtype))
+    return model
 
 
 # ---- the archive -------------------------------------------------------------------------------

@@ -367,11 +367,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         from .keras_files import load_archive
         return load_archive(filepath, custom_objects, compile, safe_mode)
     if kind == "hdf5":
-        raise UnsafeFileError(f"'{filepath}' is an HDF5 file, not a model shendu can load "
-                              "(Keras weights, or a legacy Keras 2 .h5 model, which is not "
-                              "supported yet). "
-                              "For a .weights.h5 file, build the model and call "
-                              "model.load_weights()")
+        from .keras_files import load_legacy_h5
+        return load_legacy_h5(filepath, custom_objects, compile, safe_mode)
     doc, tensors, names = _read_checked(filepath)
     if doc.get("kind") != "model":
         raise UnsafeFileError(f"'{filepath}' holds {doc.get('kind')!r}, not a model: use "

@@ -293,3 +293,62 @@ def test_forged_weights_are_refused_before_reading(tmp_path, attack, match):
     members = _rewrite_h5(_keras_members(tmp_path), edit)
     _refused(_archive(tmp_path, members, "forged.keras"), rf"(?s)forged\.keras.*{match}",
              tmp_path)
+
+
+# ---- legacy HDF5 ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_legacy_h5_written_by_keras_loads_with_keras_predictions(tmp_path, name):
+    km = _keras_model(name, seed=8)
+    km.save(tmp_path / "m.h5")  # Keras 3's legacy path: model_config + model_weights
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        assert "model_config" in f.attrs and "model_weights" in f
+    x = _inputs(name, np.random.default_rng(9))
+    sm = shendu.models.load_model(tmp_path / "m.h5")
+    assert _rel(sm.predict(x, verbose=0), km.predict(x, verbose=0)) <= 1e-6
+
+
+def test_keras2_style_h5_by_order_with_tf_names(tmp_path):
+    """A tf.keras file's layout, written with h5py: weight names '<layer>/<var>:0', layer
+    groups by layer name, legacy config entries without 'module'; loaded by order."""
+    km = _keras_model("conv_seq", seed=10)
+    config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": []}}
+    for layer in [None] + km.layers:
+        if layer is None:
+            config["config"]["layers"].append({"class_name": "InputLayer", "config": {
+                "batch_input_shape": [None, 9, 9, 3], "dtype": "float32", "name": "in"}})
+            continue
+        entry = keras.saving.serialize_keras_object(layer)
+        config["config"]["layers"].append({"class_name": entry["class_name"],
+                                           "config": entry["config"]})
+    path = tmp_path / "tf2.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(config)
+        f.attrs["keras_version"] = "2.15.0"
+        group = f.create_group("model_weights")
+        group.attrs["layer_names"] = [f"tf_{layer.name}".encode() for layer in km.layers]
+        for layer in km.layers:
+            lg = group.create_group(f"tf_{layer.name}")
+            names = [f"tf_{layer.name}/{w.path.split('/')[-1]}:0" for w in layer.weights]
+            lg.attrs["weight_names"] = [n.encode() for n in names] if names else \
+                np.zeros(0, "float64")
+            for n, w in zip(names, layer.weights):
+                lg[n] = np.asarray(w.numpy())
+    x = _inputs("conv_seq", np.random.default_rng(11))
+    sm = shendu.models.load_model(path)
+    assert _rel(sm.predict(x, verbose=0), km.predict(x, verbose=0)) <= 1e-6
+    fresh = _conv_seq(shendu)
+    fresh.load_weights(path)  # the same file as a weights file
+    assert _rel(fresh.predict(x, verbose=0), km.predict(x, verbose=0)) <= 1e-6
+
+
+def test_legacy_h5_lambda_and_links_are_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _, km = _lambda_archive(tmp_path)
+    km.save(tmp_path / "lambda.h5")
+    (tmp_path / MARKER).unlink(missing_ok=True)
+    _refused(tmp_path / "lambda.h5", r"Lambda layer 'doubler'.*safe mode", tmp_path)
+    _refused(tmp_path / "lambda.h5", r"never unmarshals", tmp_path, safe_mode=False)
+    _keras_model("conv_seq").save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "a") as f:
+        f["model_weights/conv2d"]["x"] = h5py.ExternalLink("/etc/passwd", "/")
+    _refused(tmp_path / "m.h5", r"m\.h5.*ExternalLink", tmp_path)
