@@ -247,7 +247,8 @@ def integrated_gradients(model, x, target=None, baseline=None, steps=50,
     return attributions, delta
 
 
-def _noisy_gradients(model, x, target, samples, noise_level, stdev, seed, batch_size, who):
+def _noisy_gradients(model, x, target, samples, noise_level, stdev, seed, noise, batch_size,
+                     who):
     """Gradients at ``samples`` noisy copies of every sample, shape (samples, n, ...)."""
     x = _as_batch(x, who)
     if int(samples) != samples or samples < 1:
@@ -258,14 +259,19 @@ def _noisy_gradients(model, x, target, samples, noise_level, stdev, seed, batch_
         # Smilkov et al.: sigma as a fraction of each sample's own value range.
         span = x.reshape(len(x), -1).max(axis=1) - x.reshape(len(x), -1).min(axis=1)
         stdev = (noise_level * span).reshape((1, -1) + (1,) * (x.ndim - 1))
-    noise = np.random.default_rng(seed).standard_normal((int(samples),) + x.shape)
+    if noise is None:
+        noise = np.random.default_rng(seed).standard_normal((int(samples),) + x.shape)
+    elif np.shape(noise) != (int(samples),) + x.shape:
+        raise ValueError(f"{who}: noise must hold standard-normal draws of shape (samples, "
+                         f"*x.shape) = {(int(samples),) + x.shape}. Received: shape "
+                         f"{np.shape(noise)}")
     rows = (x[None] + (noise * stdev).astype(x.dtype)).reshape((-1,) + x.shape[1:])
     g = _input_gradients(model, rows, _tile(t, int(samples)), batch_size, who)[2]
     return g.reshape((int(samples),) + x.shape)
 
 
 def smoothgrad(model, x, target=None, samples=50, noise_level=0.15, stdev=None, seed=None,
-               batch_size=None):
+               noise=None, batch_size=None):
     """SmoothGrad (Smilkov et al. 2017): the gradient averaged over noisy copies of x,
     E[df/dx(x + e)] with e ~ N(0, sigma^2).
 
@@ -275,21 +281,23 @@ def smoothgrad(model, x, target=None, samples=50, noise_level=0.15, stdev=None, 
         noise_level: sigma as a fraction of each sample's value range (max - min).
         stdev: an absolute sigma instead (a number or an array broadcast to x).
         seed: seed of the noise (``numpy.random.default_rng``); None draws fresh noise.
+        noise: standard-normal draws of shape (samples, *x.shape) to scale by sigma instead
+            of drawing (to reproduce another library's noise).
 
     Returns:
         An array shaped like ``x`` (signed; take ``np.abs`` for a map of magnitudes).
     """
-    g = _noisy_gradients(model, x, target, samples, noise_level, stdev, seed, batch_size,
-                         "smoothgrad")
+    g = _noisy_gradients(model, x, target, samples, noise_level, stdev, seed, noise,
+                         batch_size, "smoothgrad")
     return g.mean(axis=0)
 
 
 def smoothgrad_squared(model, x, target=None, samples=50, noise_level=0.15, stdev=None,
-                       seed=None, batch_size=None):
+                       seed=None, noise=None, batch_size=None):
     """SmoothGrad-squared: E[(df/dx(x + e))^2], the noise-averaged squared gradient
     (Hooker et al. 2019). Arguments as ``smoothgrad``."""
-    g = _noisy_gradients(model, x, target, samples, noise_level, stdev, seed, batch_size,
-                         "smoothgrad_squared")
+    g = _noisy_gradients(model, x, target, samples, noise_level, stdev, seed, noise,
+                         batch_size, "smoothgrad_squared")
     return (g * g).mean(axis=0)
 
 

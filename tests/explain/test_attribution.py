@@ -378,6 +378,19 @@ def test_against_captum(rng):
     close(explain.occlusion(model, x, window=(3, 2), strides=(2, 1), baseline=0.5, target=cls),
           captum_attr.Occlusion(net).attribute(xt, sliding_window_shapes=(2, 3, 2),
                                                strides=(2, 2, 1), baselines=0.5, target=tgt))
+    # SmoothGrad with Captum's own noise: NoiseTunnel draws torch.normal(0, sigma) for the
+    # inputs repeated sample-major; the same seed gives the same draws to hand to shendu.
+    samples, sigma = 6, 0.3
+    torch.manual_seed(5)
+    drawn = torch.normal(0, torch.full((4 * samples, 2, 7, 7), sigma)).numpy() / sigma
+    noise = drawn.reshape(4, samples, 2, 7, 7).transpose(1, 0, 3, 4, 2)
+    tunnel = captum_attr.NoiseTunnel(captum_attr.Saliency(net))
+    for ours_fn, nt_type in ((explain.smoothgrad, "smoothgrad"),
+                             (explain.smoothgrad_squared, "smoothgrad_sq")):
+        torch.manual_seed(5)
+        theirs = tunnel.attribute(xt, nt_type=nt_type, nt_samples=samples, stdevs=sigma,
+                                  target=tgt, abs=False)
+        close(ours_fn(model, x, cls, samples=samples, stdev=sigma, noise=noise), theirs)
     close(explain.grad_cam(model, x, "conv", cls, upsample=False),
           captum_attr.LayerGradCam(net, net[1]).attribute(xt, target=tgt,
                                                         relu_attributions=True)[:, 0],
