@@ -6,7 +6,15 @@ shaped like ``x`` (Grad-CAM: like the chosen layer's spatial grid, or the input'
 upsampled). Every method runs the model on one stacked batch (steps, noise samples or
 occluded copies side by side, optionally in chunks of ``batch_size`` rows): there is no
 Python loop over pixels or samples. Gradients come from ``shendu.autograd.engine.grad``,
-so the model's weights keep whatever ``.grad`` they had.
+so the model's weights keep whatever ``.grad`` they had. The rows must not interact: the
+model runs with ``training=False``.
+
+``saliency``, ``gradient_x_input`` and ``integrated_gradients`` take ``layer=`` to attribute
+to a layer's output instead of the input (token ids through their ``Embedding``).
+``integrated_gradients(layer=...)`` (any model), and Grad-CAM or ``layer=`` on a subclassed
+model, briefly replace that layer's ``call`` on the instance (the first also turns fusion
+off meanwhile), so they are not meant to run beside other calls of the model in another
+thread.
 
 Targets: the scalar f(x) explained for each sample.
     * ``None``: the only output unit (a regression model), else the predicted class
