@@ -169,10 +169,12 @@ def flash_attention_backward(gout, q, k, v, out, m, l, bias, mask, is_causal, sc
     return gq, gk, gv, gbias
 
 
-def _heads_first(x, groups):
-    """(B, L, K, H) -> (B, K * groups, L, H): heads first, each key head repeated per group."""
+def _heads_first(x, groups=1):
+    """(B, L, K, H) -> (B, K * groups, L, H): heads first, each key head repeated per group.
+
+    Contiguous: NumPy's matmul takes its slow non-BLAS loop on strided blocks."""
     x = x.transpose(0, 2, 1, 3)
-    return np.repeat(x, groups, axis=1) if groups > 1 else x
+    return np.repeat(x, groups, axis=1) if groups > 1 else np.ascontiguousarray(x)
 
 
 def _as_4d(a):
@@ -189,7 +191,7 @@ class FlashAttention(Function):
 
     def forward(ctx, q, k, v, *bias, mask=None, is_causal=False, scale=1.0):
         groups = q.shape[2] // k.shape[2]
-        qh, kh, vh = q.transpose(0, 2, 1, 3), _heads_first(k, groups), _heads_first(v, groups)
+        qh, kh, vh = _heads_first(q), _heads_first(k, groups), _heads_first(v, groups)
         b = _as_4d(bias[0]) if bias else None
         out, m, l = kernels.kernel("flash_attention_forward")(qh, kh, vh, b, mask, is_causal,
                                                               scale)
