@@ -266,3 +266,49 @@ def test_dot_and_additive_attention_training_config_save(tmp_path, cls, kw):
     np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
     with pytest.raises(ValueError, match="must be called on a list"):
         cls(**kw)(Q)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("flash", [True, False])
+@pytest.mark.parametrize("causal", [False, True])
+def test_multi_head_attention_matches_torch(flash, causal):
+    """Weights copied from torch.nn.MultiheadAttention: outputs and every gradient agree."""
+    torch = pytest.importorskip("torch", reason="the PyTorch comparison needs torch")
+    E, h, T = 8, 2, 5
+    torch.manual_seed(0)
+    ref = torch.nn.MultiheadAttention(E, h, batch_first=True)
+    with torch.no_grad():
+        ref.in_proj_bias.normal_()
+        ref.out_proj.bias.normal_()
+    x = np.random.default_rng(6).standard_normal((2, T, E)).astype("float32")
+    layer = layers.MultiHeadAttention(num_heads=h, key_dim=E // h, flash_attention=flash)
+    layer(x, x)
+    Wq, Wk, Wv = ref.in_proj_weight.detach().numpy().reshape(3, E, E)
+    bq, bk, bv = ref.in_proj_bias.detach().numpy().reshape(3, E)
+    Wo, bo = ref.out_proj.weight.detach().numpy(), ref.out_proj.bias.detach().numpy()
+    layer.set_weights([Wq.T.reshape(E, h, E // h), bq.reshape(h, -1),
+                       Wk.T.reshape(E, h, E // h), bk.reshape(h, -1),
+                       Wv.T.reshape(E, h, E // h), bv.reshape(h, -1),
+                       Wo.T.reshape(h, E // h, E), bo])
+    xt = shendu.Tensor(x, requires_grad=True)
+    out = layer(xt, xt, use_causal_mask=causal)
+    tx = torch.from_numpy(x).requires_grad_(True)
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1) if causal else None
+    tout, _ = ref(tx, tx, tx, attn_mask=mask, need_weights=False)
+    assert_allclose_normwise(out.numpy(), tout.detach().numpy(), rtol=1e-5)
+    r = np.random.default_rng(7).standard_normal(out.shape).astype("float32")
+    (out * shendu.Tensor(r)).sum().backward()
+    (tout * torch.from_numpy(r)).sum().backward()
+    assert_allclose_normwise(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-5)
+    g = [w.grad.numpy() for w in layer.weights]
+    gW = ref.in_proj_weight.grad.numpy().reshape(3, E, E)
+    gb = ref.in_proj_bias.grad.numpy().reshape(3, E)
+    for i in range(3):
+        assert_allclose_normwise(g[2 * i].reshape(E, E).T, gW[i], rtol=1e-5)
+    # The key bias adds one constant per softmax row: its true gradient is 0 (both give
+    # rounding noise), so it is compared on the scale of the query bias's gradient.
+    for i in (0, 2):
+        assert_allclose_normwise(g[2 * i + 1].reshape(E), gb[i], rtol=1e-5)
+    np.testing.assert_allclose(g[3].reshape(E), gb[1], atol=1e-5 * np.linalg.norm(gb[0]))
+    assert_allclose_normwise(g[6].reshape(E, E).T, ref.out_proj.weight.grad.numpy(), rtol=1e-5)
+    assert_allclose_normwise(g[7], ref.out_proj.bias.grad.numpy(), rtol=1e-5)
