@@ -119,17 +119,19 @@ class Model(Trainer, Layer):
     # ---- saving (shendu/saving: one zip format, atomic writes, safe loading) ------------------
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Save architecture, weights, compile arguments and training state to one file
-        (``.keras``, ``.h5`` or any name: the content is shendu's zip format)."""
+        (shendu's zip format); a ``.keras`` name adds Keras 3's members, so real Keras
+        can load the model too."""
         from ..saving import save_model
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
-        """Save the weights only (e.g. ``"w.weights.h5"``), atomically."""
+        """Save the weights only, atomically; ``"w.weights.h5"`` gets Keras 3's layout."""
         from ..saving import save_weights
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Load weights by path and shape; mismatches raise unless ``skip_mismatch``."""
+        """Load weights (shendu's file, Keras 3's ``.weights.h5`` or a legacy Keras ``.h5``);
+        shapes are checked first and mismatches raise unless ``skip_mismatch``."""
         from ..saving import load_weights
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 

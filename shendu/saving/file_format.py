@@ -6,9 +6,9 @@ Members (all stored uncompressed)::
                             "architecture", "compile", "training_state", ...}
     tensors.safetensors    weights and optimizer state (see ``safe_tensors.py``)
 
-A file is recognised by its first bytes, never by its name: ``model.keras``,
-``w.weights.h5`` and ``m.shendu`` all hold this format today, and a real HDF5 or
-Keras 3 file gets an error saying what it is.
+A file is recognised by its first bytes, never by its name. A ``.keras`` file also
+holds Keras 3's members (``config.json``, ``metadata.json``, ``model.weights.h5``, see
+``keras_files``), which this reader ignores; Keras's own files go to ``keras_files``.
 """
 import io
 import os

@@ -162,7 +162,8 @@ def _refs_to_arrays(value, tensors, source):
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Write ``model`` (architecture, weights, compile arguments, training state) atomically.
 
-    The file name is free: ``.keras``, ``.h5`` and ``.shendu`` all get shendu's zip format.
+    The file name is free and always gets shendu's zip format; a ``.keras`` name adds
+    Keras 3's members (``keras_files.archive_members``) so that real Keras loads it.
     """
     filepath = os.fspath(filepath)
     _check_overwrite(filepath, overwrite)
