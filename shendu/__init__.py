@@ -18,6 +18,21 @@ from . import (activations, constraints, initializers, layers, regularizers,  # 
                losses, metrics, optimizers, callbacks, utils, models, data, saving)
 from .layers import Input, InputLayer, InputSpec, KerasTensor, Layer  # noqa: F401,E402
 from .models import Model, Sequential  # noqa: F401,E402
+# Keras's base classes, at the top level as in Keras.
+from .layers.operation import Operation  # noqa: F401,E402
+from .losses import Loss  # noqa: F401,E402
+from .metrics import Metric  # noqa: F401,E402
+from .optimizers import Optimizer  # noqa: F401,E402
+from .initializers import Initializer  # noqa: F401,E402
+from .regularizers import Regularizer  # noqa: F401,E402
+from .mixed_precision import DTypePolicy, FloatDTypePolicy  # noqa: F401,E402
+from .scopes import RematScope, device, name_scope, remat  # noqa: F401,E402
+
+
+def version():
+    """shendu's version string (Keras's ``keras.version()``)."""
+    return __version__
+
 
 # Keras's smaller namespaces, imported on first use so that `import shendu` stays fast.
 _LAZY_MODULES = ("backend", "random", "tree", "preprocessing", "mixed_precision", "explain")

@@ -49,11 +49,13 @@ def runs_builtin_call(layer, cls):
 
 def _conv_relu(layer):
     return (runs_builtin_call(layer, Conv2D) and layer.groups == 1 and layer.use_bias
-            and layer.activation is activations.relu and layer.activity_regularizer is None)
+            and layer.activation is activations.relu and layer.activity_regularizer is None
+            and layer.data_format == "channels_last")
 
 
 def _valid_max_pool(layer):
-    return runs_builtin_call(layer, MaxPooling2D) and layer.padding == "valid"
+    return (runs_builtin_call(layer, MaxPooling2D) and layer.padding == "valid"
+            and layer.data_format == "channels_last")
 
 
 def _counter_dropout(layer):

@@ -106,6 +106,10 @@ class DTypePolicy:
 Policy = DTypePolicy  # Keras's older name
 
 
+class FloatDTypePolicy(DTypePolicy):
+    """Keras's name for a policy of float dtypes: the same as ``DTypePolicy``."""
+
+
 def _as_policy(policy, fn):
     if isinstance(policy, DTypePolicy):
         return policy

@@ -21,8 +21,21 @@ class Variable(Tensor):
         array([1., 1., 1.], dtype=float32)
     """
 
-    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name=None):
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True,
+                 aggregation="none", synchronization="auto", name=None, layout=None):
+        # autocast, aggregation, synchronization, layout: Keras's distribution options, accepted;
+        # a shendu variable lives on one CPU and is read in its own dtype.
+        if name is None:  # Keras's default names: variable, variable_1, ...
+            from .. import backend
+            uid = backend.get_uid("variable")
+            name = "variable" if uid == 1 else f"variable_{uid - 1}"
+        if not isinstance(name, str):  # (Keras also refuses a "/"; shendu code names some so)
+            raise ValueError(f"Argument `name` must be a string. Received: name={name!r}")
         if callable(initializer):
+            if shape is None:
+                raise ValueError("When creating a Variable from an initializer, the `shape` "
+                                 "argument should be specified. Received: "
+                                 f"initializer={initializer} and shape={shape}")
             from .. import config
             dtype = dtype or config.floatx()
             value = initializer(tuple(shape), dtype=dtype)
@@ -33,7 +46,8 @@ class Variable(Tensor):
             trainable = False
         super().__init__(np.array(data, copy=True), requires_grad=bool(trainable), name=name)
         self.trainable = bool(trainable)
-        self.path = name
+        from ..scopes import current_path, join_path
+        self.path = join_path(current_path(), name)  # inside keras.name_scope("s"): "s/<name>"
         self.constraint = None
         self.regularizer = None
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import activations, config, constraints, initializers, ops, regularizers
 from ..ops.conv import conv_transpose_output_length
+from .channels_first import computes_channels_last
 from .layer import Layer, shape_error
 
 # --- argument normalization (shared with pooling and reshaping layers) --------------
@@ -45,17 +46,13 @@ def normalize_padding(padding, layer, allowed=("valid", "same")):
 
 
 def normalize_data_format(data_format, layer):
-    """Only channels-last is implemented. None (the Keras default) means the global
-    ``config.image_data_format()``, so ``set_image_data_format("channels_first")`` is
-    refused here clearly instead of running channels-last on channels-first data."""
+    """'channels_last' or 'channels_first'; None (the Keras default) means the global
+    ``config.image_data_format()``. Layers run channels-first data through their
+    channels-last computation (``channels_first.computes_channels_last``)."""
     if data_format is None:
         data_format = config.image_data_format()
-    if data_format == "channels_last":
-        return "channels_last"
-    if data_format == "channels_first":
-        raise ValueError(f"{layer}: data_format='channels_first' is not supported; shendu layers "
-                         f"work on channels-last inputs (batch, *spatial, channels). Transpose the "
-                         f"input (e.g. with Permute) or use data_format='channels_last'.")
+    if data_format in ("channels_last", "channels_first"):
+        return data_format
     raise ValueError(f"{layer}: `data_format` must be 'channels_last' or 'channels_first'. "
                      f"Received: data_format={data_format!r}")
 
@@ -166,6 +163,7 @@ class _ConvBase(Layer):
 # --- Conv ---------------------------------------------------------------------
 
 
+@computes_channels_last
 class _Conv(_ConvBase):
     """y = activation(conv(x, kernel) + bias), kernel (*kernel_size, in // groups, filters).
 
@@ -258,7 +256,7 @@ class Conv1D(_Conv):
         kernel_size: int or (k,).
         strides: int or (s,), default 1.
         padding: 'valid', 'same' or 'causal' (left-padded: output t sees inputs <= t).
-        data_format: None or 'channels_last' ('channels_first' is not supported).
+        data_format: None, 'channels_last' or 'channels_first'.
         dilation_rate: int or (d,).
         groups: split the channels into this many independent groups.
         activation, use_bias, kernel_initializer ('glorot_uniform'), bias_initializer
@@ -290,6 +288,7 @@ class Conv2D(_Conv):
 # --- ConvTranspose ------------------------------------------------------------
 
 
+@computes_channels_last
 class _ConvTranspose(_ConvBase):
     """y = activation(conv_transpose(x, kernel) + bias), kernel (*kernel_size, filters, in).
 
@@ -383,6 +382,7 @@ class Conv2DTranspose(_ConvTranspose):
 # --- DepthwiseConv ------------------------------------------------------------
 
 
+@computes_channels_last
 class _DepthwiseConv(_ConvBase):
     """y = activation(depthwise_conv(x, kernel) + bias), kernel (*kernel_size, in, depth_multiplier);
     output channel c * depth_multiplier + m comes from input channel c."""
@@ -455,6 +455,7 @@ class DepthwiseConv2D(_DepthwiseConv):
 # --- SeparableConv ------------------------------------------------------------
 
 
+@computes_channels_last
 class _SeparableConv(_ConvBase):
     """Depthwise conv (strides, padding, dilation) then a pointwise 1x1 conv to ``filters``:
     y = activation(conv1x1(depthwise_conv(x, depthwise_kernel), pointwise_kernel) + bias)."""

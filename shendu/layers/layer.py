@@ -23,6 +23,8 @@ from .. import regularizers as _regularizers
 from .._registry import snake_case
 from ..autograd.tensor import Tensor
 from ..autograd.variable import Variable
+from ..scopes import current_path, join_path
+from .operation import Operation
 
 # Set by the loader while it rebuilds a model from a file: called with (layer, shape)
 # before each weight is allocated, so a forged config cannot allocate without bound.
@@ -144,7 +146,7 @@ def _shape_of(x):
     return tuple(x.shape)
 
 
-class Layer:
+class Layer(Operation):
     """Base class of all layers.
 
     Args:
@@ -179,6 +181,7 @@ class Layer:
         self.name = name or unique_name(snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.dtype = _config.layer_dtype(dtype)  # dtype=None: the global dtype policy
+        self._dtype_policy = dtype if dtype is not None else _config._DTYPE_POLICY
         self.built = False
         if kwargs.get("autocast") is False:
             self._autocast = False
@@ -216,7 +219,10 @@ class Layer:
         except MemoryError:
             raise MemoryError(_weight_too_big_message(self, name, shape, dtype or self.dtype)) from None
         var.trainable = bool(trainable)
-        var.path = f"{self.name}/{name}"
+        scope = current_path()  # keras.name_scope active while the weights are made
+        if scope:
+            self._path = join_path(scope, self.name)
+        var.path = join_path(scope, self.name, var.name)
         var.regularizer = _regularizers.get(regularizer)
         var.constraint = _constraints.get(constraint)
         self._weights.append(var)
@@ -537,8 +543,33 @@ class Layer:
 
     @property
     def path(self):
-        """The layer's path, the prefix of its weights' paths (``"dense"`` in ``"dense/kernel"``)."""
-        return self.name
+        """The layer's path, the prefix of its weights' paths (``"dense"`` in ``"dense/kernel"``;
+        ``"block/dense"`` when built inside ``keras.name_scope("block")``)."""
+        return self.__dict__.get("_path") or self.name
+
+    @property
+    def dtype_policy(self):
+        """The layer's ``DTypePolicy`` (Keras's values: ``compute_dtype`` is ``"float16"``
+        under ``"mixed_float16"``; what shendu computes in is ``layer.compute_dtype``, see
+        ``shendu.mixed_precision``)."""
+        from ..mixed_precision import DTypePolicy
+        policy = self.__dict__.get("_dtype_policy")
+        if isinstance(policy, DTypePolicy):
+            return policy
+        if isinstance(policy, dict):  # a serialized policy, as in a Keras config
+            return DTypePolicy(**policy.get("config", {}))
+        if policy is None:
+            return DTypePolicy(self.dtype)
+        return DTypePolicy(policy if isinstance(policy, str) else np.dtype(policy).name)
+
+    @dtype_policy.setter
+    def dtype_policy(self, policy):
+        if self.built and self._weights:
+            raise ValueError(f"Layer '{self.name}': set dtype_policy before the layer is built "
+                             f"(its weights already exist in {self.dtype}). Received: "
+                             f"dtype_policy={policy!r}")
+        self.dtype = _config.layer_dtype(policy)
+        self._dtype_policy = policy
 
     @property
     def compute_dtype(self):

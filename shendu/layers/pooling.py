@@ -8,14 +8,16 @@ wins a max and is left out of an average (TensorFlow/Keras semantics).
 from .. import ops
 from .convolutional import conv_output_length, normalize_data_format, normalize_padding, \
     normalize_tuple
+from .channels_first import computes_channels_last
 from .layer import Layer, shape_error
 
 
 def _rank_error(layer, rank, shape):
-    spatial = {1: "steps", 2: "height, width"}[rank]
+    spatial = {1: "steps", 2: "height, width", 3: "depth, height, width"}[rank]
     return shape_error(layer, f"a rank-{rank + 2} input (batch, {spatial}, channels)", shape)
 
 
+@computes_channels_last
 class _Pooling(Layer):
     rank = None
     _op = None
@@ -58,7 +60,7 @@ class MaxPooling1D(_Pooling):
 
     Args:
         pool_size: int (default 2). strides: int or None (= pool_size).
-        padding: 'valid' or 'same'. data_format: None or 'channels_last'.
+        padding: 'valid' or 'same'. data_format: None, 'channels_last' or 'channels_first'.
     """
     rank = 1
     _op = staticmethod(ops.max_pool)
@@ -72,7 +74,7 @@ class MaxPooling2D(_Pooling):
 
     Args:
         pool_size: int or pair (default (2, 2)). strides: int, pair or None (= pool_size).
-        padding: 'valid' or 'same'. data_format: None or 'channels_last'.
+        padding: 'valid' or 'same'. data_format: None, 'channels_last' or 'channels_first'.
 
     Example:
         >>> import numpy as np, shendu
@@ -104,6 +106,7 @@ class AveragePooling2D(_Pooling):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
+@computes_channels_last
 class _GlobalPooling(Layer):
     rank = None
     _op = None

@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import ops
+from .channels_first import computes_channels_last
 from .layer import Layer, shape_error
 
 
@@ -139,6 +140,7 @@ def _data_format(data_format, layer):
     return normalize_data_format(data_format, layer)
 
 
+@computes_channels_last
 class _ZeroPadding(Layer):
     rank = None
 
@@ -192,6 +194,7 @@ class ZeroPadding2D(_ZeroPadding):
         super().__init__(padding, data_format, **kwargs)
 
 
+@computes_channels_last
 class _Cropping(Layer):
     rank = None
 
@@ -287,12 +290,13 @@ class UpSampling1D(Layer):
         return {**super().get_config(), "size": self.size}
 
 
+@computes_channels_last
 class UpSampling2D(Layer):
     """Upsamples images by (size_h, size_w): nearest (repeat rows and columns) or bilinear.
 
     Args:
         size: int or (h, w) (default (2, 2)).
-        data_format: None or 'channels_last'.
+        data_format: None, 'channels_last' or 'channels_first'.
         interpolation: 'nearest' or 'bilinear' (half-pixel centres, as Keras on TensorFlow
             and PyTorch's ``interpolate(mode='bilinear', align_corners=False)``).
 

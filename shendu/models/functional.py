@@ -130,6 +130,18 @@ class Functional(Model):
     def compute_output_shape(self, input_shape):
         return _map_structure(lambda t: t.shape, self._output_struct)
 
+    @property
+    def input_shape(self):
+        """The shape of the model's input (a list of shapes for several inputs), from its
+        own Inputs, as Keras: the same however the model was later called."""
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        """The shape of the model's output (a list of shapes for several outputs)."""
+        return self.compute_output_shape(None)
+
     def __call__(self, inputs, *args, **kwargs):
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
             return self._call_graph_symbolically(inputs, **kwargs)

@@ -140,8 +140,8 @@ def test_conv_argument_errors():
         layers.Conv2D(2, (3, 3, 3))
     with pytest.raises(ValueError, match="padding"):
         layers.Conv2D(2, 3, padding="full")
-    with pytest.raises(ValueError, match="channels_first"):
-        layers.Conv2D(2, 3, data_format="channels_first")
+    with pytest.raises(ValueError, match="Received: data_format='NCHW'"):
+        layers.Conv2D(2, 3, data_format="NCHW")
     with pytest.raises(ValueError, match="divisible"):
         layers.Conv2D(3, 3, groups=2)
     with pytest.raises(ValueError, match="output_padding"):

@@ -68,8 +68,8 @@ def test_errors_name_layer_and_shapes():
         layers.Cropping2D(-1)
     with pytest.raises(ValueError, match="interpolation"):
         layers.UpSampling2D(interpolation="bicubic")
-    with pytest.raises(ValueError, match="channels_first"):
-        layers.ZeroPadding2D(data_format="channels_first")
+    with pytest.raises(ValueError, match="Received: data_format='nchw'"):
+        layers.ZeroPadding2D(data_format="nchw")
     with pytest.raises(ValueError) as e:
         layers.ZeroPadding2D(name="zp")(np.zeros((2, 3, 3), np.float32))
     assert "zp" in str(e.value) and "rank-4" in str(e.value) and "(2, 3, 3)" in str(e.value)
