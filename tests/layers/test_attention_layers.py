@@ -312,3 +312,15 @@ def test_multi_head_attention_matches_torch(flash, causal):
     np.testing.assert_allclose(g[3].reshape(E), gb[1], atol=1e-5 * np.linalg.norm(gb[0]))
     assert_allclose_normwise(g[6].reshape(E, E).T, ref.out_proj.weight.grad.numpy(), rtol=1e-5)
     assert_allclose_normwise(g[7], ref.out_proj.bias.grad.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("flash", [True, False])
+def test_causal_output_ignores_later_positions(flash):
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=3, flash_attention=flash)
+    x = np.random.default_rng(8).standard_normal((2, 6, 5)).astype("float32")
+    changed = x.copy()
+    changed[:, 4:] += 1.0
+    a = layer(x, x, use_causal_mask=True).numpy()
+    b = layer(changed, changed, use_causal_mask=True).numpy()
+    np.testing.assert_array_equal(a[:, :4], b[:, :4])
+    assert np.abs(a[:, 4:] - b[:, 4:]).max() > 1e-3
