@@ -65,6 +65,8 @@ MHA_CASES = [
     ({}, dict(use_causal_mask=True)),
     (dict(dropout=0.1), dict(return_attention_scores=True)),
     ({}, dict(attention_mask=ATT_MASK)),
+    (dict(value_dim=2), dict(key=RNG.standard_normal((2, 7, 3)).astype("float32"),
+                             return_attention_scores=True)),
     (dict(use_gate=True, use_bias=False),
      dict(use_causal_mask=True, attention_mask=ATT_MASK[:, :, :5])),
 ]
