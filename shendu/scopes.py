@@ -57,12 +57,13 @@ class name_scope:
         return False
 
 
-_DEVICE = re.compile(r"^(?:/?device:)?([a-z]+)(?::(\d+))?$")
+_DEVICE = re.compile(r"^/?(?:device:)?([a-z]+)(?::(\d+))?$")  # cpu:0, /cpu:0, /device:CPU:0
 
 
 class device:
     """``with keras.device("cpu:0"):`` place computation on a device. shendu computes on
-    the CPU only: ``"cpu"``, ``"cpu:N"`` and ``"/device:CPU:N"`` are accepted (a no-op);
+    the CPU only: ``"cpu"``, ``"cpu:N"``, ``"/cpu:N"`` and ``"/device:CPU:N"`` (TensorFlow's
+    spellings) are accepted (a no-op);
     ``"gpu"``, ``"cuda"``, ``"tpu"`` and unknown names raise ``ValueError``."""
 
     def __init__(self, device_name):

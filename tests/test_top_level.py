@@ -113,6 +113,8 @@ def test_device_accepts_cpu_and_refuses_other_devices():
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(y), [2.0, 2.0])
     with keras.device("/device:CPU:1") as scope:
         assert scope.device_name == "cpu:1"
+    with keras.device("/cpu:2") as scope:
+        assert scope.device_name == "cpu:2"
     for name in ("gpu", "gpu:0", "cuda", "tpu:0"):
         with pytest.raises(ValueError, match="CPU only"):
             keras.device(name)
