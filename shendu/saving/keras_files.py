@@ -305,9 +305,62 @@ def _write_h5(model, fileobj):
                 f.require_group("layers")
 
 
-def h5_weights_bytes(model):
+def _keras_trainables(model):
+    """The trainable variables in Keras's order (layer by layer, as the file walks them):
+    the order of the optimizer's slots in Keras's file."""
+    return [w for _, _, own in keras_paths(model) for w in own if w.trainable]
+
+
+def _optimizer_slots(model):
+    """``[(state key, array)]`` in Keras's ``optimizer/vars`` order: the iteration count,
+    the learning rate when it is a number, then each trainable variable's slots in turn."""
+    opt = getattr(model, "optimizer", None)
+    if opt is None or not getattr(opt, "built", False):
+        return None
+    state = opt.get_state()
+    out = [("iterations", np.asarray(state["iterations"], dtype=np.int32))]
+    if "learning_rate" in state:
+        out.append(("learning_rate", np.asarray(state["learning_rate"], dtype=np.float32)))
+    for var in _keras_trainables(model):
+        index = opt._variable_index.get(id(var))
+        if index is None:
+            continue
+        out += [(k, state[k]) for k in state if k.startswith(f"{index}/")]
+    return out
+
+
+def _load_optimizer(model, f, source):
+    """Keras's ``optimizer/vars`` into the compiled model's optimizer (built here)."""
+    import warnings
+    opt = getattr(model, "optimizer", None)
+    stored = _vars_of(f, "optimizer") if "optimizer" in f else []
+    if opt is None or not stored:
+        return
+    if not opt.built:
+        opt.build(model.trainable_weights)
+    layout = _optimizer_slots(model)
+    if len(layout) != len(stored) or any(tuple(np.shape(v)) != tuple(d.shape)
+                                         for (_, v), d in zip(layout, stored)):
+        warnings.warn(f"{source}: the optimizer state in the file ({len(stored)} variables) "
+                      f"does not match optimizer '{opt.name}' ({len(layout)}); it starts "
+                      "afresh", stacklevel=4)
+        return
+    state = {key: np.asarray(ds[()]) for (key, _), ds in zip(layout, stored)}
+    state["iterations"] = state["iterations"].astype(np.int64)
+    opt.set_state(state)
+
+
+def h5_weights_bytes(model, include_optimizer=False):
     buf = io.BytesIO()
     _write_h5(model, buf)
+    slots = _optimizer_slots(model) if include_optimizer else None
+    if slots:
+        h5py = _h5py()
+        with h5py.File(buf, "a") as f:
+            group = f.require_group("optimizer/vars")
+            group.attrs["name"] = model.optimizer.name
+            for i, (_, value) in enumerate(slots):
+                group.create_dataset(str(i), data=value)
     return buf.getvalue()
 
 
@@ -579,6 +632,9 @@ def load_archive(filepath, custom_objects=None, compile=True, safe_mode=True):
             warnings.warn(f"{source}: the model could not be compiled from its "
                           f"compile_config ({type(e).__name__}: {e}); it is returned "
                           "uncompiled", stacklevel=3)
+            return model
+        with _open_h5(weights, source) as f:  # (already checked in full above)
+            _load_optimizer(model, f, f"{source} ({WEIGHTS_NAME})")
     return model
 
 
@@ -597,8 +653,37 @@ def _compile_args(compile_config, custom_objects):
 def archive_members(model):
     """``{member name: bytes}`` of a Keras 3 archive of ``model`` (metadata, config, weights)."""
     from .json_config import keras_config
-    text = json.dumps(keras_config(model), allow_nan=False)
+    config = keras_config(model)
+    compile_config = _keras_compile_config(model)
+    if compile_config is not None:
+        config["compile_config"] = compile_config
+    text = json.dumps(config, allow_nan=False)
     metadata = json.dumps({"keras_version": KERAS_FORMAT_VERSION,
                            "date_saved": time.strftime("%Y-%m-%d@%H:%M:%S")})
     return {METADATA_NAME: metadata.encode(), CONFIG_NAME: text.encode(),
-            WEIGHTS_NAME: h5_weights_bytes(model)}
+            WEIGHTS_NAME: h5_weights_bytes(model, include_optimizer=compile_config is not None)}
+
+
+def _keras_compile_config(model):
+    """Keras's ``compile_config`` for a compiled model (shendu's module names as Keras's),
+    or None when the model is not compiled or its compile arguments cannot be written."""
+    from .serialization import NotSerializable, serialize_compile
+    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+        return None
+    try:
+        doc = serialize_compile(model)
+    except NotSerializable:
+        return None
+
+    def as_keras(value):
+        if isinstance(value, dict):
+            out = {k: as_keras(v) for k, v in value.items()}
+            if isinstance(out.get("module"), str) and out["module"].startswith("shendu."):
+                out["module"] = "keras." + out["module"][len("shendu."):]
+            return out
+        if isinstance(value, list):
+            return [as_keras(v) for v in value]
+        return value
+    doc = as_keras(doc)
+    doc.update(run_eagerly=False, steps_per_execution=1, jit_compile=False)
+    return doc
