@@ -26,7 +26,7 @@ from .optimizers import Optimizer  # noqa: F401,E402
 from .initializers import Initializer  # noqa: F401,E402
 from .regularizers import Regularizer  # noqa: F401,E402
 from .mixed_precision import DTypePolicy, FloatDTypePolicy  # noqa: F401,E402
-from .scopes import RematScope, device, name_scope, remat  # noqa: F401,E402
+from .scopes import RematScope, StatelessScope, device, name_scope, remat  # noqa: F401,E402
 
 
 def version():

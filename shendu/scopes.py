@@ -1,4 +1,5 @@
-"""Keras's top-level scopes: ``name_scope``, ``device``, ``remat`` and ``RematScope``.
+"""Keras's top-level scopes: ``name_scope``, ``device``, ``StatelessScope``, ``remat`` and
+``RematScope``.
 
 - ``name_scope("block")``: variables and layer weights made inside get paths prefixed by
   the scope (``"block/dense/kernel"``), scopes nest (``"outer/inner/variable"``), and a
@@ -86,6 +87,102 @@ class device:
 
     def __exit__(self, *exc):
         return False
+
+
+_STATELESS = contextvars.ContextVar("shendu_stateless_scope", default=None)
+
+
+class StatelessScope:
+    """Keras's ``StatelessScope``: variables read given values and writes stay inside.
+
+    Inside the scope each variable of ``state_mapping`` reads its mapped value, and
+    ``assign``/``assign_add``/``assign_sub`` on any variable change it only for the
+    scope's duration: on exit every variable is back to the value it had before, and
+    ``get_current_value(v)`` returns what it held inside. (Optimizers write their
+    variables' arrays directly, not through ``assign``; a ``fit`` step is not stateless.)
+
+    Args:
+        state_mapping: ``[(variable, value), ...]``, values of the variables' shapes.
+        collect_losses: whether ``add_loss`` collects losses into ``scope.losses``.
+        initialize_variables: accepted (shendu's variables are made with their values).
+
+    Example:
+        >>> import numpy as np, shendu as keras
+        >>> v = keras.Variable(np.array([1.0, 2.0]))
+        >>> with keras.StatelessScope([(v, np.array([10.0, 20.0]))]) as scope:
+        ...     _ = v.assign_add(np.ones(2))
+        >>> v.numpy(), scope.get_current_value(v)
+        (array([1., 2.]), array([11., 21.]))
+    """
+
+    def __init__(self, state_mapping=None, collect_losses=False, initialize_variables=True):
+        import numpy as np
+        from .autograd.tensor import Tensor
+        from .autograd.variable import Variable
+        self._mapping = []
+        for variable, value in state_mapping or []:
+            if not isinstance(variable, Variable):
+                raise ValueError("Invalid reference variable in StatelessScope: all keys in "
+                                 "argument `mapping` must be Variable instances. Received "
+                                 f"instead: {variable}")
+            value = np.asarray(value.data if isinstance(value, Tensor) else value,
+                               variable.data.dtype)
+            if value.shape != variable.data.shape:
+                raise ValueError("Invalid variable value in StatelessScope: all values in "
+                                 "argument `mapping` must be tensors with a shape that matches "
+                                 f"the corresponding variable shape. For variable {variable}, "
+                                 f"received invalid value {value} with shape {value.shape}.")
+            self._mapping.append((variable, value))
+        self.collect_losses = bool(collect_losses)
+        self.initialize_variables = bool(initialize_variables)
+        self.losses = []
+        self._saved = {}      # id(variable) -> (variable, its value before the scope)
+        self._current = {}    # id(variable) -> its value when the scope closed
+        self._token = None
+
+    def note_write(self, variable):
+        """Called before ``variable`` changes inside the scope: keep its value to restore."""
+        if id(variable) not in self._saved:
+            self._saved[id(variable)] = (variable, variable.data.copy())
+
+    def __enter__(self):
+        self._token = _STATELESS.set(self)
+        for variable, value in self._mapping:
+            self.note_write(variable)
+            variable.data[...] = value
+            variable._version += 1
+        return self
+
+    def __exit__(self, *exc):
+        _STATELESS.reset(self._token)
+        self._token = None
+        for key, (variable, before) in self._saved.items():
+            self._current[key] = variable.data.copy()
+            variable.data[...] = before
+            variable._version += 1  # a graph that saw the scope's values must not reuse them
+        self._saved = {}
+        return False
+
+    def get_current_value(self, variable):
+        """The variable's value in the scope (None for a variable it neither mapped nor wrote)."""
+        if self._token is not None:
+            return variable.data.copy() if id(variable) in self._saved else None
+        return self._current.get(id(variable))
+
+    def add_loss(self, loss):
+        if self.collect_losses:
+            self.losses.append(loss)
+
+    def add_update(self, update):
+        variable, value = update
+        variable.assign(value)
+
+
+def note_variable_write(variable):
+    """``Variable.assign*`` calls this first: a StatelessScope keeps the old value."""
+    scope = _STATELESS.get()
+    if scope is not None:
+        scope.note_write(variable)
 
 
 _REMAT_MODES = ("full", "activations", "larger_than", "list_of_layers", None)

@@ -191,3 +191,42 @@ def test_operation_eager_and_in_a_functional_model():
         _Scale(1.0, name="a/b")
     with pytest.raises(NotImplementedError, match="must define call"):
         keras.Operation()(np.ones(2))
+
+
+def test_stateless_scope_matches_keras():
+    k = _keras()
+    results = []
+    for lib in (keras, k):
+        v = lib.Variable(np.array([1.0, 2.0], np.float32), name="v")
+        w = lib.Variable(np.array([5.0], np.float32), name="w")
+        u = lib.Variable(np.array([0.0], np.float32), name="u")
+        with lib.StatelessScope(state_mapping=[(v, np.array([10.0, 20.0], np.float32))]) as s:
+            read = np.asarray(v + 1)
+            v.assign_add(np.array([1.0, 1.0], np.float32))
+            w.assign(np.array([7.0], np.float32))
+            inside = (np.asarray(v.numpy()), np.asarray(w.numpy()),
+                      np.asarray(s.get_current_value(w)))
+        results.append((read, inside, np.asarray(v.numpy()), np.asarray(w.numpy()),
+                        np.asarray(s.get_current_value(v)), s.get_current_value(u)))
+        with pytest.raises(ValueError, match="shape that matches"):
+            lib.StatelessScope(state_mapping=[(v, np.zeros(3, np.float32))])
+        with pytest.raises(ValueError, match="must be Variable instances"):
+            lib.StatelessScope(state_mapping=[(1, np.zeros(3, np.float32))])
+    ours, theirs = results
+    np.testing.assert_array_equal(ours[0], [11.0, 21.0])
+    np.testing.assert_array_equal(ours[1][0], [11.0, 21.0])
+    np.testing.assert_array_equal(ours[2], [1.0, 2.0])  # restored on exit
+    np.testing.assert_array_equal(ours[3], [5.0])
+    for a, b in zip(ours[:5], theirs[:5]):
+        for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+            np.testing.assert_array_equal(x, y)
+    assert ours[5] is None and theirs[5] is None
+
+
+def test_stateless_scope_keeps_a_layer_unchanged():
+    layer = keras.layers.Dense(2, kernel_initializer="ones")
+    x = np.ones((1, 3), np.float32)
+    before = layer(x).numpy()
+    with keras.StatelessScope([(layer.kernel, np.full((3, 2), 2.0, np.float32))]):
+        np.testing.assert_array_equal(layer(x).numpy(), 2 * before)
+    np.testing.assert_array_equal(layer(x).numpy(), before)

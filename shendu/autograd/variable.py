@@ -2,6 +2,7 @@
 state of optimizers and metrics (Keras's ``keras.Variable``)."""
 import numpy as np
 
+from ..scopes import current_path, join_path, note_variable_write
 from .tensor import Tensor, _to_array
 
 
@@ -46,7 +47,6 @@ class Variable(Tensor):
             trainable = False
         super().__init__(np.array(data, copy=True), requires_grad=bool(trainable), name=name)
         self.trainable = bool(trainable)
-        from ..scopes import current_path, join_path
         self.path = join_path(current_path(), name)  # inside keras.name_scope("s"): "s/<name>"
         self.constraint = None
         self.regularizer = None
@@ -76,16 +76,19 @@ class Variable(Tensor):
         if value.shape != self.data.shape:
             raise ValueError(f"Variable '{self.name}': cannot assign a value of shape "
                              f"{value.shape} to a variable of shape {self.data.shape}")
+        note_variable_write(self)  # (inside a keras.StatelessScope the old value is kept)
         self.data[...] = value
         self._version += 1  # a graph that saved the old values must not backpropagate with these
         return self
 
     def assign_add(self, delta):
+        note_variable_write(self)
         self.data += np.asarray(delta.data if isinstance(delta, Tensor) else delta, self.data.dtype)
         self._version += 1
         return self
 
     def assign_sub(self, delta):
+        note_variable_write(self)
         self.data -= np.asarray(delta.data if isinstance(delta, Tensor) else delta, self.data.dtype)
         self._version += 1
         return self

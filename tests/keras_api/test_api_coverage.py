@@ -9,7 +9,7 @@ import pytest
 
 # Names that resolve, per namespace, at least. Raise a floor when you add names.
 FLOORS = {
-    "(top level)": 22, "activations": 20, "backend": 14, "callbacks": 15, "config": 20,
+    "(top level)": 23, "activations": 20, "backend": 14, "callbacks": 15, "config": 20,
     "constraints": 7, "datasets.boston_housing": 1, "datasets.california_housing": 1,
     "datasets.cifar10": 1, "datasets.cifar100": 1, "datasets.fashion_mnist": 1,
     "datasets.imdb": 2, "datasets.mnist": 1, "datasets.reuters": 3, "initializers": 18,
