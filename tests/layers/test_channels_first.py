@@ -111,3 +111,17 @@ def test_channels_first_shape_errors_name_the_layer():
     with pytest.raises(ValueError, match="conv_cf"):
         layers.Conv2D(2, 3, data_format="channels_first", name="conv_cf")(
             np.zeros((1, 3, 5), np.float32))
+
+
+@pytest.mark.parametrize("name,kwargs", [("GroupNormalization", dict(groups=2, axis=1)),
+                                         ("LayerNormalization", dict(axis=1))])
+def test_channel_axis_normalizations_match_keras(name, kwargs):
+    # Normalization layers take the channels axis (axis=1) instead of a data_format.
+    k = _keras()
+    x = np.random.default_rng(4).standard_normal((2, 4, 3, 3)).astype(np.float32)
+    k_layer = getattr(k.layers, name)(**kwargs)
+    expected = np.asarray(k_layer(x))
+    layer = getattr(layers, name)(**kwargs)
+    layer.build(x.shape)
+    layer.set_weights(k_layer.get_weights())
+    _close(layer(x).numpy(), expected)
