@@ -32,6 +32,7 @@ _KERAS_ONLY = {"quantization_config": None, "lora_rank": None, "lora_alpha": Non
                "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99,
                "sparse": False, "ragged": False, "optional": False,
                "input_axes": None, "output_axes": None}
+_SPREAD_INPUTS = {"MultiHeadAttention", "GroupedQueryAttention"}
 _OBJECT_MODULES = (("_initializer", "keras.initializers"), ("_regularizer", "keras.regularizers"),
                    ("_constraint", "keras.constraints"))
 
@@ -103,6 +104,11 @@ def keras_config(layer):
            "registered_name": entry["registered_name"]}
     if "build_config" in entry:
         out["build_config"] = _jsonable(entry["build_config"])
+        shapes = out["build_config"].get("input_shape")
+        if entry["class_name"] in _SPREAD_INPUTS and isinstance(shapes, list) and shapes \
+                and isinstance(shapes[0], list):  # Keras builds attention from named shapes
+            names = ("query_shape", "value_shape", "key_shape")
+            out["build_config"] = {"shapes_dict": dict(zip(names, shapes))}
     return out
 
 
@@ -138,8 +144,12 @@ def functional_config(model):
                            "keras_history": history}}
 
     def node_args(entry):
+        spread = entry["class_name"] in _SPREAD_INPUTS
         for node in entry["inbound_nodes"]:
-            node["args"] = [node["args"]]  # Keras lists the positional arguments
+            # Keras lists the positional arguments; an attention layer takes (query, value,
+            # key) as separate arguments where shendu takes one list
+            node["args"] = node["args"] if spread and isinstance(node["args"], list) \
+                else [node["args"]]
         return entry
     config = functional_get_config(model, serialize=keras_config, tensor_ref=tensor_ref)
     config["layers"] = [node_args(e) for e in config["layers"]]
@@ -261,11 +271,9 @@ def _node_from_keras(node, layer_name, where):
     raw = node.get("args")
     args = _from_keras_value(raw, where)
     if _has_keras_tensor(raw) and isinstance(args, list):  # (else shendu's own form)
-        if len(args) != 1:
-            raise ValueError(f"{where}: layer '{layer_name}' is called with {len(args)} "
-                             "positional tensors; shendu layers take their inputs as one "
-                             "argument (a tensor, a list or a dict)")
-        args = args[0]
+        # shendu layers take their inputs as one argument: Keras's MultiHeadAttention(q, v)
+        # becomes MultiHeadAttention([q, v])
+        args = args[0] if len(args) == 1 else args
     kwargs = {k: v for k, v in (node.get("kwargs") or {}).items() if v is not None}
     return {"args": args, "kwargs": _from_keras_value(kwargs, where)}
 

@@ -60,6 +60,12 @@ def _own_variables(obj):
     return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
 
 
+# Sub-layers Keras reaches through a public property (so their group has its name).
+_ATTENTION_DENSES = ("_query_dense", "_key_dense", "_value_dense", "_output_dense")
+_PUBLIC_ALIASES = {"MultiHeadAttention": _ATTENTION_DENSES,
+                   "GroupedQueryAttention": _ATTENTION_DENSES}
+
+
 def _children(obj):
     """(attribute, sub-object or list of them), in Keras's visiting order."""
     from ..layers.layer import Layer
@@ -70,11 +76,17 @@ def _children(obj):
         out.append(("layers", keras_layer_order(obj)))
     elif isinstance(obj, (Sequential, Functional)):
         out.append(("layers", list(obj.layers)))
-    attrs = sorted(vars(obj), key=lambda a: (a.startswith("_"), a))
+    aliases = _PUBLIC_ALIASES.get(type(obj).__name__, ())
+
+    def public(attr):  # Keras walks dir(): a property naming "_x" as "x" is found first
+        prop = getattr(type(obj), attr[1:], None) if attr.startswith("_") else None
+        return attr[1:] if isinstance(prop, property) or attr in aliases else attr
+    attrs = sorted(vars(obj), key=lambda a: (public(a).startswith("_"), public(a)))
     for attr in attrs:
-        if attr.startswith("__"):
+        if attr.startswith("__") or attr == "_layers":  # (shendu's own tracking list)
             continue
         value = vars(obj)[attr]
+        attr = public(attr)
         if isinstance(value, Layer):
             out.append((attr, value))
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
@@ -306,9 +318,22 @@ def _write_h5(model, fileobj):
 
 
 def _keras_trainables(model):
-    """The trainable variables in Keras's order (layer by layer, as the file walks them):
-    the order of the optimizer's slots in Keras's file."""
-    return [w for _, _, own in keras_paths(model) for w in own if w.trainable]
+    """The trainable variables in Keras's ``model.trainable_variables`` order (the order
+    of the optimizer's slots in Keras's file): layer by layer in Keras's layer order,
+    each layer's own in creation order (not the file's sorted attribute order)."""
+    from ..models.functional import Functional
+    from ..models.sequential import Sequential
+    out = []
+
+    def walk(layer):
+        if isinstance(layer, (Sequential, Functional)):
+            for sub in _layer_order(layer):
+                walk(sub)
+        else:
+            out.extend(layer.trainable_weights)
+    walk(model)
+    seen = set()
+    return [w for w in out if not (id(w) in seen or seen.add(id(w)))]
 
 
 def _optimizer_slots(model):

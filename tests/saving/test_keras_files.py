@@ -74,7 +74,32 @@ def _gru_functional(lib):
     return lib.Model(x, L.Dense(1)(y))
 
 
+def _conv_variants(lib):
+    L = lib.layers
+    return lib.Sequential([lib.Input((7, 7, 3)),
+                           L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", strides=2),
+                           L.SeparableConv2D(4, 3, padding="same"),
+                           L.Conv2DTranspose(3, 3, strides=2, padding="same"),
+                           L.ZeroPadding2D(((1, 0), (0, 2))), L.UpSampling2D(), L.Cropping2D(1),
+                           L.LayerNormalization(), L.ReLU(), L.Reshape((-1, 3)),
+                           L.Conv1D(2, 3, padding="causal", dilation_rate=2),
+                           L.GlobalMaxPooling1D()])
+
+
+def _attention_nested(lib):
+    L = lib.layers
+    x = lib.Input((5, 6))
+    inner = lib.Sequential([lib.Input((5, 6)), L.Dense(6, activation="relu"), L.Dense(6)])
+    y = L.MultiHeadAttention(2, 4)(x, x)
+    y = L.LayerNormalization()(L.Add()([x, y, inner(x)]))
+    return lib.Model(x, L.Dense(2)(L.Flatten()(y)))
+
+
 def _inputs(name, rng):
+    if name == "conv_variants":
+        return rng.normal(size=(3, 7, 7, 3)).astype("float32")
+    if name == "attention_nested":
+        return rng.normal(size=(3, 5, 6)).astype("float32")
     if name == "conv_seq":
         return rng.normal(size=(4, 9, 9, 3)).astype("float32")
     if name == "rnn_seq":
@@ -86,7 +111,8 @@ def _inputs(name, rng):
 
 
 MODELS = {"conv_seq": _conv_seq, "rnn_seq": _rnn_seq, "functional": _functional,
-          "gru_functional": _gru_functional}
+          "gru_functional": _gru_functional, "conv_variants": _conv_variants,
+          "attention_nested": _attention_nested}
 
 
 def _rel(a, b):
@@ -133,7 +159,7 @@ def test_weights_h5_both_ways(tmp_path, name):
     assert _rel(km.predict(x, verbose=0), sm.predict(x, verbose=0)) <= 1e-6
 
 
-@pytest.mark.parametrize("name", ["conv_seq", "functional"])
+@pytest.mark.parametrize("name", ["conv_seq", "functional", "attention_nested", "conv_variants"])
 def test_shendu_keras_file_loads_in_keras_and_resumes_in_shendu(tmp_path, name):
     sm = MODELS[name](shendu)
     _randomize(sm, seed=6)
