@@ -512,6 +512,8 @@ def load_legacy_h5(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 # ---- the archive -------------------------------------------------------------------------------
 def _read_member(zf, info, path, length):
+    """A member's bytes; a compressed member may expand at most ``MAX_EXPANSION`` times."""
+    from .file_format import _read_member as read_bounded
     if info.compress_type == zipfile.ZIP_STORED:
         limit = length
     else:
@@ -519,17 +521,7 @@ def _read_member(zf, info, path, length):
     if info.file_size > limit:
         raise UnsafeFileError(f"'{path}': member '{info.filename}' declares {info.file_size} "
                               f"bytes from {info.compress_size} stored (a zip bomb?); refused")
-    out = io.BytesIO()
-    with zf.open(info) as f:  # bounded: a member that lies about its size stops here
-        while True:
-            chunk = f.read(min(1 << 20, info.file_size + 1 - out.tell()))
-            if not chunk:
-                break
-            out.write(chunk)
-            if out.tell() > info.file_size:
-                raise UnsafeFileError(f"'{path}': member '{info.filename}' expands beyond its "
-                                      "declared size (a zip bomb?); refused")
-    return out.getvalue()
+    return read_bounded(zf, info, info.file_size, path)
 
 
 def read_archive(path):
