@@ -31,3 +31,8 @@ from .group_normalization import GroupNormalization, UnitNormalization  # noqa: 
 from .einsum_dense import EinsumDense  # noqa: F401,E402
 from .attention import (AdditiveAttention, Attention, GroupedQueryAttention,  # noqa: F401,E402
                         GroupQueryAttention, MultiHeadAttention)
+from .convolutional3d import (Conv3D, Conv3DTranspose, Convolution3D,  # noqa: F401
+                              Convolution3DTranspose)
+from .pooling3d import (AveragePooling3D, AvgPool3D, GlobalAveragePooling3D,  # noqa: F401
+                        GlobalAvgPool3D, GlobalMaxPool3D, GlobalMaxPooling3D, MaxPool3D,
+                        MaxPooling3D)
