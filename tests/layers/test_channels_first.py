@@ -36,6 +36,8 @@ CASES = [
     ("ZeroPadding2D", dict(padding=((1, 2), (0, 3))), (2, 3, 4, 5)),
     ("Cropping2D", dict(cropping=((1, 0), (2, 1))), (2, 3, 5, 6)),
     ("ZeroPadding1D", dict(padding=(2, 1)), (2, 3, 4)),
+    ("Conv3D", dict(filters=2, kernel_size=2), (2, 3, 4, 3, 5)),
+    ("AveragePooling3D", dict(pool_size=2), (2, 3, 4, 4, 2)),
 ]
 
 
