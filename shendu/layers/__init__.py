@@ -36,3 +36,5 @@ from .convolutional3d import (Conv3D, Conv3DTranspose, Convolution3D,  # noqa: F
 from .pooling3d import (AveragePooling3D, AvgPool3D, GlobalAveragePooling3D,  # noqa: F401
                         GlobalAvgPool3D, GlobalMaxPool3D, GlobalMaxPooling3D, MaxPool3D,
                         MaxPooling3D)
+from .noise import (ActivityRegularization, AlphaDropout, GaussianDropout,  # noqa: F401
+                    GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
