@@ -130,7 +130,7 @@ def _pairs(value, rank, name, layer):
 def _spatial_check(layer, rank, input_shape):
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
     if len(shape) != rank + 2 or any(isinstance(s, (tuple, list)) for s in shape):
-        spatial = {1: "steps", 2: "height, width"}[rank]
+        spatial = {1: "steps", 2: "height, width", 3: "depth, height, width"}[rank]
         raise shape_error(layer, f"a rank-{rank + 2} input (batch, {spatial}, channels)", shape)
     return shape
 
