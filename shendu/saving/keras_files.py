@@ -89,10 +89,10 @@ def _children(obj):
         attr = public(attr)
         if isinstance(value, Layer):
             out.append((attr, value))
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+        elif isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
             out.append((attr, list(value)))
-        elif isinstance(value, dict) and value and all(isinstance(v, Layer) for v in value.values()):
-            out.append((attr, list(value.values())))
     return out
 
 
@@ -299,7 +299,8 @@ def load_weights_file(model, filepath, skip_mismatch=False):
     with _open_h5(filepath, source) as f:  # a Keras 2 weights file, or a legacy full model
         check_h5(f, source, size)
         group = f["model_weights"] if "model_weights" in f else f
-        values = [(v, np.asarray(ds[()])) for v, ds in plan_legacy_weights(model, group, source)]
+        pairs = plan_legacy_weights(model, group, source, skip_mismatch)
+        values = [(v, np.asarray(ds[()])) for v, ds in pairs]
     for var, value in values:
         var.assign(value.astype(var.dtype))
 
@@ -426,7 +427,7 @@ def _layer_order(model):
     return list(model.layers)
 
 
-def plan_legacy_weights(model, group, source):
+def plan_legacy_weights(model, group, source, skip_mismatch=False):
     """``[(variable, dataset)]`` from a legacy ``model_weights`` group: the i-th layer with
     weights in the file goes to the i-th layer with weights in the model, each layer's
     weights trainable first, then non-trainable (Keras's legacy loader, by order)."""
@@ -452,22 +453,25 @@ def plan_legacy_weights(model, group, source):
         weights = [w for w in weights if w.trainable] + [w for w in weights if not w.trainable]
         if weights:
             own.append((layer, weights))
+    problems, pairs = [], []
     if len(own) != len(stored):
-        raise ValueError(f"{source}: the file has weights for {len(stored)} layer(s) "
-                         f"{[n for n, _ in stored][:8]}, model '{model.name}' has "
-                         f"{len(own)} layer(s) with weights {[l.name for l, _ in own][:8]}")
-    pairs = []
+        problems.append(f"the file has weights for {len(stored)} layer(s) "
+                        f"{[n for n, _ in stored][:8]}, model '{model.name}' has {len(own)} "
+                        f"layer(s) with weights {[l.name for l, _ in own][:8]}")
     for (name, datasets), (layer, weights) in zip(stored, own):
-        if len(datasets) != len(weights):
-            raise ValueError(f"{source}: layer '{name}' in the file has {len(datasets)} "
-                             f"weight(s), layer '{layer.name}' ({type(layer).__name__}) of the "
-                             f"model has {len(weights)}")
-        for var, ds in zip(weights, datasets):
-            if tuple(ds.shape) != tuple(var.shape):
-                raise ValueError(f"{source}: weight '{ds.name}' has shape {tuple(ds.shape)}; "
-                                 f"layer '{layer.name}' expects {tuple(var.shape)} for "
-                                 f"'{var.path}'")
-            pairs.append((var, ds))
+        shapes = [tuple(d.shape) for d in datasets]
+        expected = [tuple(w.shape) for w in weights]
+        if shapes != expected:
+            problems.append(f"layer '{name}' in the file has weights of shapes {shapes}; "
+                            f"layer '{layer.name}' ({type(layer).__name__}) expects {expected}")
+            continue
+        pairs += list(zip(weights, datasets))
+    if problems and not skip_mismatch:
+        raise ValueError(f"{source}: " + "; ".join(problems) +
+                         ". Pass skip_mismatch=True to load the layers that fit.")
+    if problems:
+        import warnings
+        warnings.warn(f"{source}: skipped: " + "; ".join(problems), stacklevel=3)
     return pairs
 
 

@@ -407,3 +407,19 @@ def test_optimizer_state_both_ways_and_training_continues_alike(tmp_path):
     for a, b in zip(sm.optimizer.get_state().values(), k2.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a, dtype=np.float64),
                                       np.asarray(b.numpy(), dtype=np.float64))
+
+
+def test_legacy_weights_mismatch_raises_or_skips(tmp_path):
+    km = _keras_model("conv_seq", seed=13)
+    km.save(tmp_path / "m.h5")
+    L = shendu.layers
+    other = shendu.Sequential([shendu.Input((9, 9, 3)), L.Conv2D(4, 3, padding="same",
+                                                                 strides=2), L.Dense(2)])
+    before = [w.copy() for w in other.get_weights()]
+    with pytest.raises(ValueError, match=r"(?s)m\.h5.*expects \[\(4, 2\), \(2,\)\]"):
+        other.load_weights(tmp_path / "m.h5")
+    assert all(np.array_equal(a, b) for a, b in zip(before, other.get_weights()))
+    with pytest.warns(UserWarning, match="skipped"):
+        other.load_weights(tmp_path / "m.h5", skip_mismatch=True)
+    np.testing.assert_array_equal(other.layers[0].kernel.numpy(), km.layers[0].kernel.numpy())
+    np.testing.assert_array_equal(other.layers[1].kernel.numpy(), before[2])
