@@ -27,7 +27,8 @@ from .rnn import (GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, Masking,  # 
                   SimpleRNN, SimpleRNNCell, StackedRNNCells, TimeDistributed)
 from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax  # noqa: F401
 from .dot import Dot, dot  # noqa: F401
-from .group_normalization import GroupNormalization, UnitNormalization  # noqa: F401
+from .group_normalization import (GroupNormalization, RMSNormalization,  # noqa: F401
+                                  UnitNormalization)
 from .einsum_dense import EinsumDense  # noqa: F401,E402
 from .attention import (AdditiveAttention, Attention, GroupedQueryAttention,  # noqa: F401,E402
                         GroupQueryAttention, MultiHeadAttention)

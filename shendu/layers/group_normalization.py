@@ -142,3 +142,50 @@ class UnitNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization (Zhang & Sennrich 2019):
+    y = x / sqrt(mean(x^2 over ``axis``) + epsilon) * scale, no centring.
+
+    Args:
+        axis: an int or a list of ints (-1); ``scale`` has the shape of those axes.
+        epsilon: 1e-6.
+
+    Example:
+        >>> import numpy as np, shendu
+        >>> shendu.layers.RMSNormalization(epsilon=0.0)(np.array([[3., 4.]], "float32")).numpy().round(4)
+        array([[0.8485, 1.1314]], dtype=float32)
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axis, (int, np.integer, list, tuple)):
+            raise TypeError(f"RMSNormalization: `axis` must be an int or a list of ints. "
+                            f"Received: axis={axis!r}")
+        self.axis, self.epsilon = axis, epsilon
+
+    def _check_input_shape(self, input_shape):
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        for a in axes:
+            if not -len(input_shape) <= a < len(input_shape):
+                raise ValueError(f"RMSNormalization: axis {a} is out of bounds for input shape "
+                                 f"{tuple(input_shape)}. Received: axis={self.axis}")
+
+    def build(self, input_shape):
+        if isinstance(self.axis, (list, tuple)):
+            self.axis = sorted(self.axis)
+        else:
+            self.axis = [self.axis]
+        shape = tuple(input_shape[a] for a in self.axis)
+        self.scale = self.add_weight(shape, "ones", name="scale")
+
+    def call(self, inputs):
+        return ops.rms_normalization(inputs, scale=self.scale, axis=tuple(self.axis),
+                                     epsilon=self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}

@@ -53,3 +53,23 @@ def test_unit_norm_shared_check_and_keras(kw, shape):
     assert layer.get_config()["axis"] == keras.layers.UnitNormalization(**kw).get_config()["axis"]
     with pytest.raises(TypeError, match=r"UnitNormalization: `axis`.*Received: axis='x'"):
         layers.UnitNormalization(axis="x")
+
+
+@pytest.mark.parametrize("kw, shape", [({}, (3, 4)), ({"axis": [1, 2]}, (2, 3, 4)),
+                                       ({"axis": -1, "epsilon": 1e-3}, (2, 3, 4))])
+def test_rms_norm_shared_check_and_keras(kw, shape):
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    layer = run_layer_test(layers.RMSNormalization, kw, shape, shape, input_data=x,
+                           expected_num_trainable_weights=1)
+    keras = pytest.importorskip("keras", reason="real Keras is the reference")
+    ref = keras.layers.RMSNormalization(**kw)
+    ref.build(shape)
+    scale = np.random.default_rng(1).standard_normal(ref.scale.shape).astype("float32")
+    ref.set_weights([scale])
+    layer.set_weights([scale])
+    want = np.asarray(ref(x))
+    assert np.linalg.norm(layer(x).numpy() - want) <= 1e-5 * np.linalg.norm(want)
+    assert layer.get_config()["axis"] == ref.get_config()["axis"]
+    assert layer.weights[0].path.endswith("scale")
+    with pytest.raises(ValueError, match=r"RMSNormalization: axis 3 is out of bounds"):
+        layers.RMSNormalization(axis=3)(x)
