@@ -40,3 +40,4 @@ from .pooling3d import (AveragePooling3D, AvgPool3D, GlobalAveragePooling3D,  # 
 from .noise import (ActivityRegularization, AlphaDropout, GaussianDropout,  # noqa: F401
                     GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from .reshaping3d import Cropping3D, UpSampling3D, ZeroPadding3D  # noqa: F401
+from .serialization import deserialize, serialize  # noqa: F401
