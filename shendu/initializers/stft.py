@@ -55,8 +55,10 @@ class STFT(Initializer):
         args = -2.0 * np.pi * t * f / n_fft
         kernel = np.cos(args) if self.side == "real" else np.sin(args)
         if self.window is not None:
-            win = _window(self.window, frame_length, self.periodic) if isinstance(self.window, str) \
-                else np.asarray(self.window, np.float64)
+            if isinstance(self.window, str):
+                win = _window(self.window, frame_length, self.periodic)
+            else:
+                win = np.asarray(self.window, np.float64)
             if win.shape != (frame_length,):
                 raise ValueError(f"STFT: the window must have shape (frame_length,) = "
                                  f"({frame_length},). Received: window shape={win.shape}")

@@ -47,7 +47,8 @@ class ReLU(_Elementwise):
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         if max_value is not None and max_value < 0:
-            raise ValueError(f"ReLU: `max_value` cannot be negative. Received: max_value={max_value!r}")
+            raise ValueError(f"ReLU: `max_value` cannot be negative. "
+                             f"Received: max_value={max_value!r}")
         _check_non_negative("ReLU", negative_slope=negative_slope, threshold=threshold)
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
 
@@ -71,7 +72,8 @@ class LeakyReLU(_Elementwise):
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
             negative_slope = kwargs.pop("alpha")
-            warnings.warn("LeakyReLU: argument `alpha` is deprecated. Use `negative_slope` instead.")
+            warnings.warn("LeakyReLU: argument `alpha` is deprecated. "
+                          "Use `negative_slope` instead.")
         super().__init__(**kwargs)
         _check_non_negative("LeakyReLU", negative_slope=negative_slope)
         self.negative_slope = negative_slope

@@ -26,7 +26,8 @@ class Conv3DTranspose(_ConvTranspose):
 
     Example:
         >>> import numpy as np, shendu
-        >>> shendu.layers.Conv3DTranspose(2, 2, strides=2)(np.zeros((1, 2, 3, 4, 1), "float32")).shape
+        >>> layer = shendu.layers.Conv3DTranspose(2, 2, strides=2)
+        >>> layer(np.zeros((1, 2, 3, 4, 1), "float32")).shape
         (1, 4, 6, 8, 2)
     """
     rank = 3

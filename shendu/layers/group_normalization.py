@@ -37,7 +37,8 @@ class GroupNormalization(Layer):
             raise ValueError(f"GroupNormalization: `groups` must be a positive integer or -1. "
                              f"Received: groups={groups!r}")
         if not isinstance(axis, (int, np.integer)):
-            raise ValueError(f"GroupNormalization: `axis` must be an integer. Received: axis={axis!r}")
+            raise ValueError(f"GroupNormalization: `axis` must be an integer. "
+                             f"Received: axis={axis!r}")
         self.groups, self.axis, self.epsilon = int(groups), int(axis), epsilon
         self.center, self.scale = center, scale
         self.beta_initializer = initializers.get(beta_initializer)
@@ -154,7 +155,8 @@ class RMSNormalization(Layer):
 
     Example:
         >>> import numpy as np, shendu
-        >>> shendu.layers.RMSNormalization(epsilon=0.0)(np.array([[3., 4.]], "float32")).numpy().round(4)
+        >>> rms = shendu.layers.RMSNormalization(epsilon=0.0)
+        >>> rms(np.array([[3., 4.]], "float32")).numpy().round(4)
         array([[0.8485, 1.1314]], dtype=float32)
     """
 

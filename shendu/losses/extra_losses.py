@@ -100,7 +100,8 @@ def circle(y_true, y_pred, ref_labels=None, ref_embeddings=None, remove_diagonal
 
         d = max(1 - y_pred ref^T, 0)                     (cosine distances)
         a_p = max(margin + d, 0) on positive pairs;  a_n = max(1 + margin - d, 0) on negatives
-        loss = softplus(logsumexp_p(-gamma a_p (margin - d)) + logsumexp_n(gamma a_n (1 - margin - d)))
+        loss = softplus(logsumexp_p(-gamma a_p (margin - d))
+                        + logsumexp_n(gamma a_n (1 - margin - d)))
 
     A sample without positives (or negatives) gets -inf in its log-sum-exp, hence 0.
     """

@@ -32,7 +32,8 @@ class IoU(Metric):
             raise ValueError(f"{type(self).__name__}: `num_classes` must be a positive integer. "
                              f"Received: num_classes={num_classes!r}")
         target_class_ids = list(target_class_ids)
-        if not target_class_ids or max(target_class_ids) >= num_classes or min(target_class_ids) < 0:
+        if not target_class_ids or max(target_class_ids) >= num_classes or \
+                min(target_class_ids) < 0:
             raise ValueError(f"{type(self).__name__}: every target class id must be in "
                              f"[0, {num_classes}). Received: target_class_ids={target_class_ids}")
         self.num_classes, self.target_class_ids = int(num_classes), target_class_ids

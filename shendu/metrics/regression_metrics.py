@@ -169,7 +169,8 @@ class R2Score(Metric):
         if p:
             if p > n - 1:
                 warnings.warn("R2Score: more independent predictors than data points in the "
-                              "adjusted R2 score; falling back to the plain R2 score.", stacklevel=2)
+                              "adjusted R2 score; falling back to the plain R2 score.",
+                              stacklevel=2)
             elif p == n - 1:
                 warnings.warn("R2Score: division by zero in the adjusted R2 score; falling back "
                               "to the plain R2 score.", stacklevel=2)

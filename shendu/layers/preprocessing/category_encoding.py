@@ -86,7 +86,8 @@ class CategoryEncoding(Layer):
             values = values.astype(np.int64)
         check_in_range(self, values, self.num_tokens)
         if count_weights is not None:
-            count_weights = count_weights.data if isinstance(count_weights, Tensor) else count_weights
+            if isinstance(count_weights, Tensor):
+                count_weights = count_weights.data
         return Tensor(encode_categorical(values, self.output_mode, self.num_tokens, self.dtype,
                                          count_weights=count_weights))
 

@@ -63,7 +63,8 @@ class Discretization(Layer):
             raise ValueError(f"Discretization: `output_mode` must be one of 'int', 'one_hot', "
                              f"'multi_hot', 'count'. Received: output_mode={output_mode!r}")
         if num_bins is not None and num_bins < 0:
-            raise ValueError(f"Discretization: `num_bins` must be >= 0. Received: num_bins={num_bins}")
+            raise ValueError(f"Discretization: `num_bins` must be >= 0. "
+                             f"Received: num_bins={num_bins}")
         if num_bins is not None and bin_boundaries is not None:
             raise ValueError(f"Discretization: set `num_bins` or `bin_boundaries`, not both. "
                              f"Received: num_bins={num_bins} and bin_boundaries={bin_boundaries}")

@@ -116,7 +116,8 @@ class IndexLookup(Layer):
             vocabulary = lines
         tokens = [self._key(t) for t in np.asarray(as_token_array(vocabulary)).reshape(-1).tolist()]
         if not tokens:
-            raise ValueError(f"{cls}: cannot set an empty vocabulary. Received: vocabulary={tokens}")
+            raise ValueError(f"{cls}: cannot set an empty vocabulary. "
+                             f"Received: vocabulary={tokens}")
         seen, repeated = set(), []
         for t in tokens:
             (repeated.append(t) if t in seen else seen.add(t))
