@@ -40,9 +40,8 @@ def sniff(path):
             f.seek(offset)
             if f.read(8) == HDF5_MAGIC:
                 raise UnsafeFileError(
-                    f"'{path}' is an HDF5 file (a Keras 2 .h5 model or weights file). Reading HDF5 "
-                    "is not supported yet: shendu's .keras/.h5 names hold shendu's own zip format. "
-                    "Re-save the model with shendu, or convert the weights to arrays yourself.")
+                    f"'{path}' is an HDF5 file (a Keras .h5 model or weights file), not a shendu "
+                    "checkpoint: open it with load_model() or model.load_weights()")
             offset = 512 if offset == 0 else offset * 2
             if offset > 1 << 20:
                 break

@@ -400,10 +400,15 @@ def save_weights_file(model, filepath):
 def file_kind(path):
     """'hdf5' (Keras weights or legacy model), 'keras' (a Keras 3 archive), or None (any
     other file, left to shendu's own reader), from the bytes, never the name."""
+    from .file_format import HDF5_MAGIC
     with open(path, "rb") as f:
         head = f.read(8)
-        if head == b"\x89HDF\r\n\x1a\n":
-            return "hdf5"
+        offset = 0  # HDF5's signature sits at byte 0 or, after a user block, at 512, 1024, ...
+        while offset <= 1 << 20:
+            f.seek(offset)
+            if f.read(8) == HDF5_MAGIC:
+                return "hdf5"
+            offset = 512 if offset == 0 else offset * 2
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as zf:
