@@ -41,3 +41,6 @@ from .noise import (ActivityRegularization, AlphaDropout, GaussianDropout,  # no
                     GaussianNoise, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from .reshaping3d import Cropping3D, UpSampling3D, ZeroPadding3D  # noqa: F401
 from .serialization import deserialize, serialize  # noqa: F401
+from .adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,  # noqa: F401
+                               AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
+                               AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
