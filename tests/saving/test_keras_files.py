@@ -300,6 +300,8 @@ def _rewrite_h5(members, edit):
     ("soft_link", "SoftLink"),
     ("external_link", "ExternalLink"),
     ("string_dataset", "must be numeric"),
+    ("virtual_dataset", "virtual dataset"),
+    ("external_storage", "external files"),
 ])
 def test_forged_weights_are_refused_before_reading(tmp_path, attack, match):
     def edit(f):
@@ -314,6 +316,13 @@ def test_forged_weights_are_refused_before_reading(tmp_path, attack, match):
             group["0"] = h5py.SoftLink("/layers/dense/vars/0")
         elif attack == "external_link":
             group["0"] = h5py.ExternalLink("/etc/passwd", "/x")
+        elif attack == "virtual_dataset":
+            layout = h5py.VirtualLayout(shape=(3, 3, 3, 4), dtype="float32")
+            layout[...] = h5py.VirtualSource("/etc/passwd", "x", shape=(3, 3, 3, 4))
+            group.create_virtual_dataset("0", layout)
+        elif attack == "external_storage":
+            group.create_dataset("0", shape=(3, 3, 3, 4), dtype="float32",
+                                 external=[("/etc/passwd", 0, 432)])
         else:
             group["0"] = np.array([b"os.system"], dtype=object).astype(h5py.string_dtype())
     members = _rewrite_h5(_keras_members(tmp_path), edit)
