@@ -1,4 +1,4 @@
-"""Lion, Lamb, Ftrl and Adafactor: step by step against real Keras on the same weights and
+"""Lion, Lamb, Ftrl, Adafactor and ScheduleFreeAdamW: step by step against real Keras on the same weights and
 gradients, plus configs, state round trips, names and argument errors."""
 import numpy as np
 import pytest
@@ -20,6 +20,8 @@ CASES = [
     ("Adafactor", {}), ("Adafactor", {"learning_rate": 0.1, "relative_step": False,
                                       "clip_threshold": 0.5}),
     ("Adafactor", {"learning_rate": 0.01, "beta_2_decay": -0.5, "epsilon_2": 1e-2}),
+    ("ScheduleFreeAdamW", {}), ("ScheduleFreeAdamW", {"learning_rate": 0.01, "warmup_steps": 5,
+                                                      "beta_1": 0.8, "weight_decay": 0.01}),
 ]
 
 
@@ -50,7 +52,8 @@ def test_steps_match_keras(name, kw):
     for key, value in ref.get_config().items():
         if key in kw or key in ("beta_1", "beta_2", "epsilon", "learning_rate_power", "beta",
                                 "initial_accumulator_value", "beta_2_decay", "epsilon_1",
-                                "epsilon_2", "clip_threshold", "relative_step"):
+                                "epsilon_2", "clip_threshold", "relative_step",
+                                "warmup_steps"):
             assert cfg[key] == pytest.approx(value), (name, key)
 
 
@@ -98,6 +101,7 @@ def test_adafactor_keeps_factored_state():
     (optimizers.Ftrl, {"learning_rate_power": 0.5}, r"Ftrl.*Received: learning_rate_power=0.5"),
     (optimizers.Ftrl, {"l1_regularization_strength": -1},
      r"Ftrl.*Received: l1_regularization_strength=-1"),
+    (optimizers.ScheduleFreeAdamW, {"warmup_steps": -1}, r"Received: warmup_steps=-1"),
     (optimizers.Ftrl, {"initial_accumulator_value": -0.1},
      r"Ftrl.*Received: initial_accumulator_value=-0.1"),
 ])
