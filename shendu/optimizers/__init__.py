@@ -14,19 +14,20 @@ from .adam import Adam, Adamax, AdamW, Nadam
 from .ftrl import Ftrl
 from .lamb import Lamb
 from .lion import Lion
+from .muon import Muon
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .schedule_free_adamw import ScheduleFreeAdamW
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adamax", "Nadam", "RMSprop", "Adagrad",
-           "Adadelta", "Adafactor", "Ftrl", "Lamb", "Lion", "LossScaleOptimizer", "ScheduleFreeAdamW",
+           "Adadelta", "Adafactor", "Ftrl", "Lamb", "Lion", "LossScaleOptimizer", "Muon", "ScheduleFreeAdamW",
            "schedules",
            "get", "serialize", "deserialize"]
 
 # The only classes a string or a config can name: nothing is ever imported by name.
 ALL_OBJECTS = (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad, Adadelta, Adafactor, Ftrl,
-               Lamb, Lion, ScheduleFreeAdamW)
+               Lamb, Lion, Muon, ScheduleFreeAdamW)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in ALL_OBJECTS}
 
 

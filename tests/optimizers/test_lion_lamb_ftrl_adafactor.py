@@ -1,4 +1,4 @@
-"""Lion, Lamb, Ftrl, Adafactor and ScheduleFreeAdamW: step by step against real Keras on the same weights and
+"""Lion, Lamb, Ftrl, Adafactor, ScheduleFreeAdamW and Muon: step by step against real Keras on the same weights and
 gradients, plus configs, state round trips, names and argument errors."""
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 import shendu
 from shendu import optimizers
 
-SHAPES = [(3, 4), (5,), (2, 3, 2)]
+SHAPES = [(3, 4), (5,), (2, 3, 2), (6, 2)]  # Muon: 2-D ones wide and tall, AdamW the rest
 STEPS = 12
 
 CASES = [
@@ -22,6 +22,8 @@ CASES = [
     ("Adafactor", {"learning_rate": 0.01, "beta_2_decay": -0.5, "epsilon_2": 1e-2}),
     ("ScheduleFreeAdamW", {}), ("ScheduleFreeAdamW", {"learning_rate": 0.01, "warmup_steps": 5,
                                                       "beta_1": 0.8, "weight_decay": 0.01}),
+    ("Muon", {}), ("Muon", {"learning_rate": 0.01, "nesterov": False, "rms_rate": None,
+                            "ns_steps": 3, "adam_lr_ratio": 0.5, "exclude_layers": ["w3"]}),
 ]
 
 
@@ -53,7 +55,8 @@ def test_steps_match_keras(name, kw):
         if key in kw or key in ("beta_1", "beta_2", "epsilon", "learning_rate_power", "beta",
                                 "initial_accumulator_value", "beta_2_decay", "epsilon_1",
                                 "epsilon_2", "clip_threshold", "relative_step",
-                                "warmup_steps"):
+                                "warmup_steps", "momentum", "ns_steps", "rms_rate",
+                                "adam_weight_decay", "exclude_layers"):
             assert cfg[key] == pytest.approx(value), (name, key)
 
 
