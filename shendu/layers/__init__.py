@@ -44,3 +44,4 @@ from .serialization import deserialize, serialize  # noqa: F401
 from .adaptive_pooling import (AdaptiveAveragePooling1D, AdaptiveAveragePooling2D,  # noqa: F401
                                AdaptiveAveragePooling3D, AdaptiveMaxPooling1D,
                                AdaptiveMaxPooling2D, AdaptiveMaxPooling3D)
+from .wrapper import Wrapper  # noqa: F401
