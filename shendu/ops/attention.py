@@ -28,7 +28,7 @@ whose every key is masked attends uniformly to all keys instead of giving NaN.
 """
 import numpy as np
 
-from .. import config, kernels
+from .. import config
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ._util import data_of
@@ -101,7 +101,6 @@ def _skip(is_causal, mask, t1, s0):
     return is_causal and mask is None and s0 >= t1
 
 
-@kernels.reference("flash_attention_forward")
 def flash_attention_forward(q, k, v, bias, mask, is_causal, scale):
     """Blocked forward with the online softmax over (B, N, T, H) / (B, N, S, H) arrays.
 
@@ -138,7 +137,6 @@ def flash_attention_forward(q, k, v, bias, mask, is_causal, scale):
     return out, m_all, l_all
 
 
-@kernels.reference("flash_attention_backward")
 def flash_attention_backward(gout, q, k, v, out, m, l, bias, mask, is_causal, scale, need_gbias):
     """Blocked backward: (gq, gk, gv, gbias or None), the weights recomputed per block."""
     B, N, T, _ = q.shape
@@ -193,7 +191,7 @@ class FlashAttention(Function):
         groups = q.shape[2] // k.shape[2]
         qh, kh, vh = _heads_first(q), _heads_first(k, groups), _heads_first(v, groups)
         b = _as_4d(bias[0]) if bias else None
-        out, m, l = kernels.kernel("flash_attention_forward")(qh, kh, vh, b, mask, is_causal,
+        out, m, l = flash_attention_forward(qh, kh, vh, b, mask, is_causal,
                                                               scale)
         ctx.save_for_backward(qh, kh, vh, out, m, l, b)
         ctx.mask, ctx.is_causal, ctx.scale, ctx.groups = mask, is_causal, scale, groups
@@ -203,7 +201,7 @@ class FlashAttention(Function):
     def backward(ctx, gy):
         qh, kh, vh, out, m, l, b = ctx.saved
         need_gbias = ctx.has_bias and ctx.needs_input_grad[3]
-        gq, gk, gv, gb = kernels.kernel("flash_attention_backward")(
+        gq, gk, gv, gb = flash_attention_backward(
             np.ascontiguousarray(gy.transpose(0, 2, 1, 3)), qh, kh, vh, out, m, l, b, ctx.mask,
             ctx.is_causal, ctx.scale, need_gbias)
         B, N, S, _ = gk.shape
