@@ -13,7 +13,6 @@ from .ops.creation import (arange, eye, full, ones, rand, randint, randn, zeros,
                            zeros_like, ones_like)
 from .ops.random import Generator, manual_seed  # noqa: F401
 from . import testing  # noqa: F401
-from . import datasets  # noqa: F401
 from . import (activations, constraints, initializers, layers, regularizers,  # noqa: F401,E402
                losses, metrics, optimizers, callbacks, utils, models, data, saving)
 from .layers import Input, InputLayer, InputSpec, KerasTensor, Layer  # noqa: F401,E402
@@ -35,7 +34,7 @@ def version():
 
 
 # Keras's smaller namespaces, imported on first use so that `import shendu` stays fast.
-_LAZY_MODULES = ("backend", "random", "tree", "preprocessing", "mixed_precision", "explain")
+_LAZY_MODULES = ("datasets", "backend", "random", "tree", "preprocessing", "mixed_precision", "explain")
 
 
 def __getattr__(name):

@@ -1,8 +1,5 @@
 """``RemoteMonitor``: POST each epoch's logs to a server (standard library HTTP, no requests)."""
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 import warnings
 
 import numpy as np
@@ -33,6 +30,9 @@ class RemoteMonitor(Callback):
         self.headers, self.send_as_json = headers, send_as_json
 
     def on_epoch_end(self, epoch, logs=None):
+        import urllib.error  # the HTTP stack only once a monitor sends
+        import urllib.parse
+        import urllib.request
         send = {"epoch": epoch}
         for k, v in (logs or {}).items():
             send[k] = v.item() if isinstance(v, (np.ndarray, np.generic)) else v

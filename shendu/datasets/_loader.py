@@ -17,7 +17,6 @@ never leaves a file that a later load would trust.
 """
 import hashlib
 import os
-import urllib.request
 from pathlib import Path
 
 CONNECT_TIMEOUT_S = 10
@@ -176,6 +175,7 @@ def verify(path, digests):
 
 def _fetch_url(url, out, timeout=CONNECT_TIMEOUT_S):
     """Stream ``url`` into the open binary file ``out`` (tests replace this)."""
+    import urllib.request  # only a download needs the HTTP stack
     with urllib.request.urlopen(url, timeout=timeout) as response:
         for chunk in iter(lambda: response.read(_CHUNK), b""):
             out.write(chunk)
