@@ -23,3 +23,15 @@ def fast_kernels():
     kernels.set_kernels_enabled(True)
     yield
     kernels.set_kernels_enabled(before)
+
+
+@pytest.fixture(autouse=True)
+def _global_dtype_policy_unset():
+    """Each test starts with no global dtype policy set, as a fresh process does. Restoring
+    with set_global_policy("float32") (Keras refuses None) leaves a policy *set*, and then a
+    later test's set_floatx("float64") no longer reaches new layers (Keras's rule too)."""
+    yield
+    import sys
+    config = sys.modules.get("shendu.config")
+    if config is not None:
+        config._DTYPE_POLICY = None
